@@ -1,0 +1,41 @@
+# Two entry points (see README): `make run` and `make test`. Both install what they need first,
+# and both are idempotent: the virtual environment is rebuilt only when pyproject.toml changes.
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed-$(shell cat pyproject.toml | sha1sum | cut -c1-12)
+ARTIFACTS := artifacts
+CLASSIFIER := $(ARTIFACTS)/classifier/model.joblib
+HOST ?= 127.0.0.1
+PORT ?= 8000
+
+.PHONY: install models run test bench clean
+
+$(STAMP): pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	# torch pinned first: the CPU wheel on this machine's disk, never a multi-GB CUDA build
+	$(BIN)/pip install --quiet torch==2.13.0
+	$(BIN)/pip install --quiet -e ".[service,training,test]"
+	rm -f $(VENV)/.installed-*
+	touch $@
+
+install: $(STAMP)
+
+$(CLASSIFIER): $(STAMP) data/records/*.jsonl data/splits.csv
+	$(BIN)/sangkien train --out $(ARTIFACTS)/classifier
+
+models: $(CLASSIFIER)
+
+run: install models
+	$(BIN)/python -m service --host $(HOST) --port $(PORT)
+
+test: install
+	$(BIN)/python -m pytest -q
+
+bench: install models
+	$(BIN)/python benchmarks/segmentation.py
+	$(BIN)/python benchmarks/embeddings.py
+
+clean:
+	rm -rf $(VENV) $(ARTIFACTS)

@@ -1,0 +1,66 @@
+import random
+from collections import Counter
+
+import pytest
+
+from model.normalize import normalize
+from training.dataset import load_all, load_copies, load_pairs, load_splits
+from training.variants import TEXT_EDITS, reorder, sentences, truncate
+
+
+@pytest.fixture(scope="module")
+def data():
+    _, records = load_all()
+    return records, load_splits(), load_copies(), load_pairs()
+
+
+def test_every_record_has_a_split_and_groups_never_cross(data):
+    records, splits, _, _ = data
+    assert {r.id for r in records} == set(splits)
+    for r in records:
+        for link in (r.rewrite_of, r.near_miss_of):
+            if link:
+                assert splits[r.id] == splits[link], (r.id, link)
+    sizes = Counter(splits.values())
+    assert sizes["train"] > sizes["dev"] > 0 and sizes["test"] > 0
+
+
+def test_pairs_stay_inside_one_split(data):
+    _, splits, copies, pairs = data
+    source = {c.id: c.extra["source_id"] for c in copies}
+    for p in pairs:
+        a, b = (source.get(x, x) for x in (p["a"], p["b"]))
+        assert splits[a] == splits[b] == p["split"]
+
+
+def test_pairs_cover_each_edit_kind_and_hard_negatives(data):
+    _, _, _, pairs = data
+    kinds = Counter((p["label"], p["kind"]) for p in pairs)
+    for kind in ("reorder", "synonyms", "unit_renamed", "no_diacritics", "nfd", "padding",
+                 "truncation", "rewrite"):
+        assert kinds[(1, kind)] >= 10, kind
+    assert kinds[(0, "near_miss")] >= 10 and kinds[(0, "nearest_same_field")] >= 50
+
+
+def test_copies_differ_from_their_source_but_keep_its_fields(data):
+    records, _, copies, _ = data
+    by_id = {r.id: r for r in records}
+    for c in copies:
+        src = by_id[c.extra["source_id"]]
+        assert c.fields == src.fields
+        if c.extra["edit"] not in ("nfd", "tone_style", "legacy_tcvn3", "unit_renamed"):
+            assert c.text != src.text or not src.description, c.id
+
+
+@pytest.mark.parametrize("kind", ["nfd", "tone_style", "legacy_tcvn3"])
+def test_encoding_copies_normalise_back_to_the_source(kind):
+    text = "Cải tiến quy trình hòa giải ở cơ sở, thủy lợi nội đồng được khơi thông."
+    copy = TEXT_EDITS[kind](text, random.Random(0))
+    assert copy != text and normalize(copy) == normalize(text)
+
+
+def test_reorder_and_truncate_keep_the_sentences():
+    text = "Thực trạng: máy hay hỏng. Giải pháp: thay ổ bi. Hiệu quả: giảm 20% thời gian dừng máy."
+    shuffled = reorder(text, random.Random(1))
+    assert shuffled != text and sorted(sentences(shuffled)) == sorted(sentences(text))
+    assert sentences(truncate(text, random.Random(1))) == sentences(text)[:-1]
