@@ -6,6 +6,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-$(shell cat pyproject.toml | sha1sum | cut -c1-12)
 ARTIFACTS := artifacts
 CLASSIFIER := $(ARTIFACTS)/classifier/model.joblib
+DEDUP_RULE := $(ARTIFACTS)/dedup/rule.json
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
@@ -25,7 +26,10 @@ install: $(STAMP)
 $(CLASSIFIER): $(STAMP) data/records/*.jsonl data/splits.csv
 	$(BIN)/sangkien train --out $(ARTIFACTS)/classifier
 
-models: $(CLASSIFIER)
+$(DEDUP_RULE): $(STAMP) data/pairs.jsonl data/copies.jsonl
+	$(BIN)/sangkien train-dedup --out $(ARTIFACTS)/dedup
+
+models: $(CLASSIFIER) $(DEDUP_RULE)
 
 run: install models
 	$(BIN)/python -m service --host $(HOST) --port $(PORT)
@@ -36,6 +40,8 @@ test: install
 bench: install models
 	$(BIN)/python benchmarks/segmentation.py
 	$(BIN)/python benchmarks/embeddings.py
+	$(BIN)/python benchmarks/classifier.py
+	$(BIN)/python benchmarks/dedup.py
 
 clean:
 	rm -rf $(VENV) $(ARTIFACTS)

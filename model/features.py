@@ -49,24 +49,32 @@ class EmbeddingFeatures(TransformerMixin, BaseEstimator):
 
 
 def build_features(
-    word_ngrams: tuple[int, int] = (1, 2), char_ngrams: tuple[int, int] = (2, 5),
+    word_ngrams: tuple[int, int] | None = (1, 2), char_ngrams: tuple[int, int] | None = (2, 5),
     embedding_weight: float = 1.0, embedder_path: str | None = None,
 ) -> FeatureUnion:
-    """Word n-grams over segmented text, char n-grams, and embeddings, side by side."""
-    parts = [
-        ("words", Pipeline([
+    """Word n-grams over segmented text, char n-grams, and embeddings, side by side.
+
+    Any block can be switched off (``None`` / weight 0), which is how the baselines are built.
+    """
+    parts: list[tuple[str, object]] = []
+    if word_ngrams:
+        parts.append(("words", Pipeline([
             ("segment", FunctionTransformer(segmented_lower)),
             ("tfidf", TfidfVectorizer(tokenizer=str.split, token_pattern=None, lowercase=False,
-                                      ngram_range=word_ngrams, sublinear_tf=True, min_df=2)),
-        ])),
-        ("chars", TfidfVectorizer(analyzer="char_wb", ngram_range=char_ngrams, lowercase=True,
-                                  sublinear_tf=True, min_df=2, max_features=60000)),
-    ]
+                                      ngram_range=tuple(word_ngrams), sublinear_tf=True, min_df=2)),
+        ])))
+    if char_ngrams:
+        parts.append(("chars", TfidfVectorizer(analyzer="char_wb", ngram_range=tuple(char_ngrams),
+                                               lowercase=True, sublinear_tf=True, min_df=2,
+                                               max_features=60000)))
     if embedding_weight > 0:
         parts.append(("embeddings", EmbeddingFeatures(embedder_path, embedding_weight)))
+    if not parts:
+        raise ValueError("no features: enable word n-grams, char n-grams or embeddings")
     return FeatureUnion(parts)
 
 
 def word_feature_names(union: FeatureUnion) -> np.ndarray:
-    """The word n-gram vocabulary, in column order (the first block of the union)."""
-    return union.transformer_list[0][1].named_steps["tfidf"].get_feature_names_out()
+    """The word n-gram vocabulary, in column order (the first block), empty without one."""
+    name, block = union.transformer_list[0]
+    return block.named_steps["tfidf"].get_feature_names_out() if name == "words" else np.array([])

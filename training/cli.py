@@ -76,6 +76,15 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_train_dedup(args: argparse.Namespace) -> int:
+    from model.embed import StaticEmbedder
+    from training.dedup import train_dedup
+
+    card = train_dedup(Path(args.out), StaticEmbedder().fit(), Path(args.data))
+    _print_json(card)
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="sangkien", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
@@ -109,6 +118,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--data", default=str(ROOT / "data"))
     p.add_argument("--split", choices=("train", "dev", "test"), default="test")
     p.set_defaults(func=cmd_evaluate)
+
+    p = sub.add_parser("train-dedup", help="fit the duplicate decision rule on the labelled pairs")
+    p.add_argument("--data", default=str(ROOT / "data"))
+    p.add_argument("--out", default=str(ROOT / "artifacts" / "dedup"))
+    p.set_defaults(func=cmd_train_dedup)
     return parser
 
 

@@ -116,6 +116,26 @@ def make_copies(records: list[Record], seed: int = 13) -> list[dict]:
     return copies
 
 
+def make_author_twins(records: list[Record], negatives: list[dict], seed: int = 13) -> list[dict]:
+    """Hard negatives of a kind the writers did not make: a *different* idea submitted by the
+    same author and unit. People file several initiatives; sharing metadata is not a copy.
+
+    Built from the mined nearest-same-field negatives: the text of one, the metadata of the other.
+    """
+    rng = random.Random(seed)
+    by_id = {r.id: r for r in records}
+    mined = [p for p in negatives if p["kind"] == "nearest_same_field"]
+    twins = []
+    for p in rng.sample(mined, min(len(mined), 200)):
+        owner, other = by_id[p["a"]], by_id[p["b"]]
+        twins.append({
+            "id": f"{other.id}-as-{owner.id}", "source_id": other.id, "edit": "author_twin",
+            "title": other.title, "description": other.description, "unit": owner.unit,
+            "author": owner.author, "submitted_at": other.submitted_at, "fields": list(other.fields),
+        })
+    return twins
+
+
 def _char_tfidf(texts: list[str]) -> np.ndarray:
     from sklearn.feature_extraction.text import TfidfVectorizer
 
@@ -165,7 +185,12 @@ def build(data_dir: Path = DATA, seed: int = 13) -> dict:
                   "split": splits[c["source_id"]][1]} for c in copies]
     positives += [{"a": r.rewrite_of, "b": r.id, "label": 1, "kind": "rewrite",
                    "split": splits[r.id][1]} for r in records if r.rewrite_of]
-    pairs = positives + hard_negatives(records, splits)
+    negatives = hard_negatives(records, splits)
+    twins = make_author_twins(records, negatives, seed)
+    negatives += [{"a": t["id"].split("-as-")[1], "b": t["id"], "label": 0,
+                   "kind": "same_author_other_idea", "split": splits[t["source_id"]][1]} for t in twins]
+    copies += twins
+    pairs = positives + negatives
     with open(data_dir / "splits.csv", "w", encoding="utf-8") as f:
         f.write("id,group,split\n")
         f.writelines(f"{rid},{g},{s}\n" for rid, (g, s) in sorted(splits.items()))

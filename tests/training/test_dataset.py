@@ -48,8 +48,21 @@ def test_copies_differ_from_their_source_but_keep_its_fields(data):
     for c in copies:
         src = by_id[c.extra["source_id"]]
         assert c.fields == src.fields
-        if c.extra["edit"] not in ("nfd", "tone_style", "legacy_tcvn3", "unit_renamed"):
+        if c.extra["edit"] not in ("nfd", "tone_style", "legacy_tcvn3", "unit_renamed", "author_twin"):
             assert c.text != src.text or not src.description, c.id
+
+
+def test_author_twins_are_other_ideas_under_the_same_name(data):
+    records, _, copies, pairs = data
+    by_id = {r.id: r for r in records}
+    twins = [c for c in copies if c.extra["edit"] == "author_twin"]
+    assert len(twins) >= 50
+    for t in twins:
+        owner = by_id[t.id.split("-as-")[1]]
+        assert (t.author, t.unit) == (owner.author, owner.unit)
+        assert t.text == by_id[t.extra["source_id"]].text != owner.text
+    labels = {(p["a"], p["b"]): p["label"] for p in pairs}
+    assert all(labels[(t.id.split("-as-")[1], t.id)] == 0 for t in twins)
 
 
 @pytest.mark.parametrize("kind", ["nfd", "tone_style", "legacy_tcvn3"])

@@ -1,0 +1,64 @@
+"""Matching keys of a text for the lexical duplicate stage.
+
+Shingles are built on the *folded* syllables (diacritics removed, lowercase), so a copy typed
+without tone marks shares its shingles with the original. The folded form is a key only; texts
+are stored and shown as written.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+
+from model.normalize import fold_diacritics
+
+_SYLLABLE = re.compile(r"[^\W_]+")
+
+
+def match_syllables(text: str) -> list[str]:
+    """Folded lowercase syllables, the unit of lexical comparison.
+
+    >>> match_syllables("Quản lý hồ sơ, 2022!")
+    ['quan', 'ly', 'ho', 'so', '2022']
+    """
+    return _SYLLABLE.findall(fold_diacritics(text.lower()))
+
+
+def shingles(text: str, size: int = 3) -> set[str]:
+    """Sets of ``size`` consecutive folded syllables (the whole text when shorter).
+
+    >>> sorted(shingles("Cải tiến quy trình", 3))
+    ['cai tien quy', 'tien quy trinh']
+    """
+    sylls = match_syllables(text)
+    if len(sylls) < size:
+        return {" ".join(sylls)} if sylls else set()
+    return {" ".join(sylls[i : i + size]) for i in range(len(sylls) - size + 1)}
+
+
+def jaccard(a: set[str], b: set[str]) -> float:
+    """Exact Jaccard similarity (LSH candidates are verified with this).
+
+    >>> jaccard({"a", "b"}, {"b", "c"})
+    0.3333333333333333
+    """
+    return len(a & b) / len(a | b) if a or b else 0.0
+
+
+def containment(a: set[str], b: set[str]) -> float:
+    """Share of the smaller set found in the larger: high when one text pads or cuts the other.
+
+    >>> containment({"a", "b"}, {"a", "b", "c", "d"})
+    1.0
+    """
+    return len(a & b) / min(len(a), len(b)) if a and b else 0.0
+
+
+def exact_key(text: str) -> str:
+    """Hash of the normalised text, case-folded: equal keys are exact duplicates."""
+    return hashlib.blake2b(text.casefold().encode("utf-8"), digest_size=12).hexdigest()
+
+
+def folded_key(text: str) -> str:
+    """Hash of the folded syllables: equal keys are the same text up to diacritics and punctuation."""
+    return hashlib.blake2b(" ".join(match_syllables(text)).encode(), digest_size=12).hexdigest()
