@@ -37,6 +37,7 @@ _VNI = (
 # Characters that essentially never occur in Unicode Vietnamese prose but are frequent in each
 # legacy layout: they are the detection signal.
 _TCVN3_MARKERS = set("µ¸·¹¶©ª¬®§¡¢£¤¥¦¨\u00ad¾¼½×ÝßÞÇÐÑÎÏÖØäåæçëîñøö÷þûü")
+_TCVN3_PATTERN = re.compile("[" + re.escape("".join(sorted(_TCVN3_MARKERS))) + "]")
 _VNI_PATTERN = re.compile(r"[aeiouyAEIOUYôöÔÖ][øùûõïâêáàåãäéèúüëØÙÛÕÏÂÊÁÀÅÃÄÉÈÚÜË]")
 
 _VIET_LETTERS = re.compile(r"[ăâđêôơưĂÂĐÊÔƠƯ\u1ea0-\u1ef9]")
@@ -82,7 +83,7 @@ def detect_legacy_encoding(text: str) -> str | None:
     """
     nfc = unicodedata.normalize("NFC", text)
     vni_hits = len(_VNI_PATTERN.findall(nfc))
-    tcvn_hits = sum(ch in _TCVN3_MARKERS for ch in nfc)
+    tcvn_hits = len(_TCVN3_PATTERN.findall(nfc))
     native = len(_VIET_LETTERS.findall(nfc))
     if max(vni_hits, tcvn_hits) < 2 or native > max(vni_hits, tcvn_hits):
         return None

@@ -16,9 +16,9 @@ from importlib import resources
 
 from model.legacy import convert_legacy, detect_legacy_encoding
 
-_ZERO_WIDTH = dict.fromkeys(map(ord, "\u200b\u200c\u200d\u2060\ufeff\u00ad\u180e"), None)
 _CHAR_MAP = str.maketrans(
     {
+        **dict.fromkeys("\u200b\u200c\u200d\u2060\ufeff\u00ad\u180e", ""),  # zero-width
         "\u201c": '"', "\u201d": '"', "\u201e": '"', "\u201f": '"', "\u00ab": '"', "\u00bb": '"',
         "\u2018": "'", "\u2019": "'", "\u201a": "'", "\u201b": "'", "\u00b4": "'", "`": "'",
         "\u2010": "-", "\u2011": "-", "\u2012": "-", "\u2013": "-", "\u2014": "-", "\u2015": "-",
@@ -27,6 +27,12 @@ _CHAR_MAP = str.maketrans(
 )
 _BULLET = re.compile(r"^\s*(?:[\u2022\u25cf\u25aa\u25e6\u2219\u00b7\u25a0\u25ba\u27a2\u2023*+\-]+|"
                      r"(?:\d{1,2}|[a-zđ]|[IVX]{1,4})[.)](?!\d))\s*", re.MULTILINE)
+def _fold_label(label: str) -> str:
+    """Labels also arrive typed without diacritics ("Thuc trang:")."""
+    decomposed = unicodedata.normalize("NFD", label.replace("đ", "d"))
+    return "".join(ch for ch in decomposed if not unicodedata.combining(ch))
+
+
 _FORM_LABELS = (
     "tên sáng kiến", "tên giải pháp", "tên đề tài", "tên ý tưởng", "mô tả ngắn gọn", "mô tả",
     "nội dung giải pháp", "nội dung sáng kiến", "nội dung", "thực trạng", "giải pháp",
@@ -34,7 +40,8 @@ _FORM_LABELS = (
     "khả năng áp dụng",
 )
 _LABEL = re.compile(
-    r"(?P<pre>^[ \t]*|[.!?;][ \t]*)(?:" + "|".join(re.escape(x) for x in _FORM_LABELS)
+    r"(?P<pre>^[ \t]*|[.!?;][ \t]*)(?:"
+    + "|".join(re.escape(x) for x in _FORM_LABELS + tuple(_fold_label(x) for x in _FORM_LABELS))
     + r")[ \t]*[:：][ \t]*",
     re.IGNORECASE | re.MULTILINE,
 )
@@ -42,6 +49,11 @@ _WORD = re.compile(r"\w+")
 _SPACES = re.compile(r"[ \t\f\v]+")
 _BLANK_LINES = re.compile(r"\s*\n\s*")
 _LETTER = re.compile(r"[^\W\d_]")
+# Control, format, private-use and unassigned characters of the BMP, except tab and newlines.
+_CONTROL = re.compile("[" + "".join(
+    re.escape(chr(c)) for c in range(0x10000)
+    if unicodedata.category(chr(c)) in ("Cc", "Cf", "Co", "Cs", "Cn") and chr(c) not in "\t\n\v\f"
+) + "]")
 
 
 def to_nfc(text: str) -> str:
@@ -56,28 +68,36 @@ def to_nfc(text: str) -> str:
 def clean_characters(text: str) -> str:
     """Drop zero-width and control characters; unify quotes, dashes and spaces.
 
-    >>> clean_characters("“Sáng\\u200bkiến” – mới\\x07")
+    >>> clean_characters("“Sáng\u200bkiến” – mới\x07")
     '"Sángkiến" - mới'
     """
-    text = text.translate(_ZERO_WIDTH).translate(_CHAR_MAP).replace("\r\n", "\n")
-    return "".join(
-        ch if ch in "\n\t\v\f" or unicodedata.category(ch)[0] != "C"
-        else ("\n" if ch == "\r" else "")
-        for ch in text
-    )
+    text = text.translate(_CHAR_MAP).replace("\r\n", "\n").replace("\r", "\n")
+    return _CONTROL.sub("", text) if _CONTROL.search(text) else text
+
+
+@lru_cache(maxsize=1)
+def _tone_tables() -> tuple[dict[str, str], dict[str, str]]:
+    """underthesea's map of misplaced tone marks (~2,900 syllables), loaded once, lazily."""
+    from underthesea.pipeline.text_normalize.text_normalizer import character_map, token_map
+
+    return token_map, character_map
 
 
 def unify_tone_marks(text: str) -> str:
     """Put tone marks in one place per syllable ("hoà" and "hòa" both become "hòa").
 
-    Uses underthesea's token map, imported lazily because it loads a rules file.
+    Uses underthesea's rules (the same table its ``text_normalize`` applies token by token),
+    and only rewrites texts that contain a syllable from that table.
 
     >>> unify_tone_marks("Hoà bình, khoẻ mạnh, thuỷ lợi")
     'Hòa bình, khỏe mạnh, thủy lợi'
     """
-    from underthesea.pipeline.text_normalize.token_normalize import token_normalize
-
-    return _WORD.sub(lambda m: token_normalize(m.group(0)), text)
+    token_map, characters = _tone_tables()
+    for odd, standard in characters.items():  # "ð" typed for "đ"
+        text = text.replace(odd, standard)
+    if token_map.keys().isdisjoint(_WORD.findall(text)):
+        return text
+    return _WORD.sub(lambda m: token_map.get(m.group(0), m.group(0)), text)
 
 
 def strip_boilerplate(text: str) -> str:

@@ -85,6 +85,26 @@ def cmd_train_dedup(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_audit(args: argparse.Namespace) -> int:
+    from training.audit import AuditModels, StepTimer, run_audit, tqdm_progress
+    from training.export_reader import TARGETS, load_column_config, read_export
+
+    overrides = load_column_config(args.config) if args.config else {}
+    overrides.update({t: v for t in TARGETS if (v := getattr(args, f"{t}_column")) is not None})
+    timer = StepTimer()
+    with timer.step("reading"):          # before loading models: a broken export fails at once
+        export = read_export(args.export, overrides)
+    with timer.step("loading models"):
+        models = AuditModels.load(args.classifier, args.dedup_rule)
+    result = run_audit(export, Path(args.out), models, workers=args.workers,
+                       progress=tqdm_progress, timings=timer.seconds)
+    _print_json({"out": str(result.out_dir), "files": [p.name for p in result.files],
+                 "counts": result.summary["counts"],
+                 "problems_by_kind": result.summary["problems_by_kind"],
+                 "seconds": result.timings})
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="sangkien", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
@@ -123,6 +143,17 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--data", default=str(ROOT / "data"))
     p.add_argument("--out", default=str(ROOT / "artifacts" / "dedup"))
     p.set_defaults(func=cmd_train_dedup)
+
+    p = sub.add_parser("audit", help="audit a portal export: duplicate groups, fields, row problems")
+    p.add_argument("export", help="the export file: .csv/.tsv/.txt, .xlsx or .jsonl")
+    p.add_argument("--out", required=True, help="folder for report.html, summary.json, groups.csv, rows.csv")
+    p.add_argument("--config", help="TOML/JSON column mapping (text = \"Nội dung\"), kept beside the export")
+    for target in ("id", "title", "text", "unit", "author", "field", "date"):
+        p.add_argument(f"--{target}-column", help=f"exact header of the {target} column (overrides --config)")
+    p.add_argument("--classifier", default=str(ROOT / "artifacts" / "classifier"))
+    p.add_argument("--dedup-rule", default=str(ROOT / "artifacts" / "dedup" / "rule.json"))
+    p.add_argument("--workers", type=int, default=2, help="processes for normalising and classifying")
+    p.set_defaults(func=cmd_audit)
     return parser
 
 

@@ -58,12 +58,16 @@ def fit_rule(index: NearDuplicateIndex, pairs: list[dict], features: tuple[str, 
     return rule, metrics
 
 
+def evidence_index(docs: list[IndexedDoc], embedder) -> NearDuplicateIndex:
+    """An index used only to measure pair evidence, before any rule is fitted."""
+    neutral = DuplicateRule()
+    neutral.coef_, neutral.intercept_, neutral.threshold_ = np.zeros(len(FAST_FEATURES)), 0.0, 0.5
+    return NearDuplicateIndex(neutral).fit(docs, embedder)
+
+
 def train_dedup(out_dir: Path, embedder, data_dir: Path = DATA) -> dict:
     """Fit and save the rule; the card holds its weights and dev/test figures."""
-    docs = labelled_docs(data_dir)
-    bootstrap = DuplicateRule()
-    bootstrap.coef_, bootstrap.intercept_, bootstrap.threshold_ = np.zeros(len(FAST_FEATURES)), 0.0, 0.5
-    index = NearDuplicateIndex(bootstrap).fit(docs, embedder)
+    index = evidence_index(labelled_docs(data_dir), embedder)
     rule, metrics = fit_rule(index, load_pairs(data_dir))
     out_dir.mkdir(parents=True, exist_ok=True)
     (out_dir / "rule.json").write_text(json.dumps(rule.to_dict(), indent=2))
@@ -73,7 +77,4 @@ def train_dedup(out_dir: Path, embedder, data_dir: Path = DATA) -> dict:
 
 
 def load_rule(path: str | Path) -> DuplicateRule:
-    path = Path(path)
-    if not path.exists():
-        raise FileNotFoundError(f"no duplicate rule at {path}: run `sangkien train-dedup` first")
-    return DuplicateRule.from_dict(json.loads(path.read_text()))
+    return DuplicateRule.load(path)

@@ -24,7 +24,7 @@ from datasketch import LeanMinHash, MinHash, MinHashLSH
 
 from model.dedup.evidence import Passage, overlapping_passages
 from model.dedup.rule import DuplicateRule, PairEvidence
-from model.dedup.shingles import exact_key, folded_key, shingles
+from model.dedup.shingles import exact_key, folded_key, match_syllables, syllable_shingles
 from model.errors import NotFittedError
 
 Progress = Callable[[Iterable, str, int], Iterable]
@@ -36,6 +36,11 @@ def _no_progress(items: Iterable, desc: str, total: int) -> Iterable:
 
 def _crc32(b: bytes) -> int:
     return zlib.crc32(b)
+
+
+def _identity(h: int) -> int:
+    """MinHash hash function for values that are already 32-bit shingle hashes."""
+    return h
 
 
 @dataclass(frozen=True)
@@ -97,7 +102,7 @@ class NearDuplicateIndex:
         self.ids_: list[str | None] = []
         self.vectors_ = np.zeros((0, 0), dtype=np.float32)
         self.shingles_: list[np.ndarray] = []
-        self.signatures_: list[np.ndarray] = []
+        self.keys_: list[tuple[str, str]] = []
         self.exact_: dict[str, set[str]] = defaultdict(set)
         self.lsh_ = MinHashLSH(threshold=self.lsh_threshold, num_perm=self.num_perm)
         return self.add(docs, progress=progress)
@@ -106,8 +111,15 @@ class NearDuplicateIndex:
         if not hasattr(self, "lsh_"):
             raise NotFittedError("NearDuplicateIndex is not fitted: call fit() or load()")
 
-    def _hashed_shingles(self, text: str) -> list[bytes]:
-        return [s.encode() for s in shingles(text, self.shingle_size)]
+    def _features(self, text: str) -> tuple[np.ndarray, tuple[str, str]]:
+        """Sorted unique 32-bit hashes of the folded shingles, and the two exact keys."""
+        sylls = match_syllables(text)
+        hashes = np.unique(np.fromiter(
+            (zlib.crc32(s.encode()) for s in syllable_shingles(sylls, self.shingle_size)), dtype=np.uint32))
+        return hashes, (exact_key(text), folded_key(text, sylls))
+
+    def _minhashes(self, hash_arrays: list[np.ndarray]) -> list[MinHash]:
+        return MinHash.bulk([a.tolist() for a in hash_arrays], num_perm=self.num_perm, hashfunc=_identity)
 
     def add(self, docs: list[IndexedDoc], vectors: np.ndarray | None = None,
             progress: Progress = _no_progress) -> NearDuplicateIndex:
@@ -119,20 +131,19 @@ class NearDuplicateIndex:
             return self
         if vectors is None:
             vectors = self.embedder_.transform([d.text for d in docs])
-        shingle_lists = [self._hashed_shingles(d.text) for d in progress(docs, "shingling", len(docs))]
-        minhashes = MinHash.bulk(shingle_lists, num_perm=self.num_perm, hashfunc=_crc32)
+        features = [self._features(d.text) for d in progress(docs, "shingling", len(docs))]
+        minhashes = self._minhashes([h for h, _ in features])
         start = len(self.ids_)
         self.vectors_ = vectors.astype(np.float32) if start == 0 else np.vstack([self.vectors_, vectors])
         with self.lsh_.insertion_session() as session:
-            for i, (doc, sh, mh) in enumerate(zip(docs, shingle_lists, minhashes)):
-                row = start + i
-                self.docs_[doc.id], self.row_[doc.id] = doc, row
+            for i, (doc, (hashes, keys), mh) in enumerate(zip(docs, features, minhashes)):
+                self.docs_[doc.id], self.row_[doc.id] = doc, start + i
                 self.ids_.append(doc.id)
-                self.shingles_.append(np.unique(np.array([_crc32(s) for s in sh], dtype=np.uint32)))
-                self.signatures_.append(mh.hashvalues.astype(np.uint64))
-                for key in (exact_key(doc.text), folded_key(doc.text)):
+                self.shingles_.append(hashes)
+                self.keys_.append(keys)
+                for key in keys:
                     self.exact_[key].add(doc.id)
-                if sh:
+                if len(hashes):
                     session.insert(doc.id, LeanMinHash(mh), check_duplication=False)
         return self
 
@@ -146,7 +157,7 @@ class NearDuplicateIndex:
             row = self.row_.pop(doc_id)
             self.ids_[row] = None
             self.vectors_[row] = 0.0
-            for key in (exact_key(doc.text), folded_key(doc.text)):
+            for key in self.keys_[row]:
                 self.exact_[key].discard(doc_id)
             if self.lsh_.keys.has_key(doc_id):
                 self.lsh_.remove(doc_id)
@@ -157,13 +168,14 @@ class NearDuplicateIndex:
 
     # ---- evidence -------------------------------------------------------------------------
 
-    def _evidence(self, a: IndexedDoc, sa: np.ndarray, va: np.ndarray, b_id: str) -> PairEvidence:
+    def _evidence(self, a: IndexedDoc, keys_a: tuple[str, str], sa: np.ndarray, va: np.ndarray,
+                  b_id: str) -> PairEvidence:
         b, row = self.docs_[b_id], self.row_[b_id]
         sb = self.shingles_[row]
         inter = len(np.intersect1d(sa, sb, assume_unique=True))
         union = len(sa) + len(sb) - inter
         return PairEvidence(
-            exact=exact_key(a.text) == exact_key(b.text) or folded_key(a.text) == folded_key(b.text),
+            exact=keys_a[0] == self.keys_[row][0] or keys_a[1] == self.keys_[row][1],
             jaccard=inter / union if union else 0.0,
             containment=inter / min(len(sa), len(sb)) if len(sa) and len(sb) else 0.0,
             cos_fast=float(np.dot(va, self.vectors_[row])),
@@ -171,10 +183,11 @@ class NearDuplicateIndex:
             length_ratio=min(len(sa), len(sb)) / max(len(sa), len(sb), 1),
         )
 
-    def _candidates(self, doc: IndexedDoc, vector: np.ndarray, minhash: MinHash) -> dict[str, str]:
+    def _candidates(self, doc: IndexedDoc, keys: tuple[str, str], vector: np.ndarray,
+                    minhash: MinHash) -> dict[str, str]:
         """Candidate ids with the first stage that proposed them."""
         found: dict[str, str] = {}
-        for key in (exact_key(doc.text), folded_key(doc.text)):
+        for key in keys:
             for other in self.exact_.get(key, ()):
                 found.setdefault(other, "exact")
         for other in self.lsh_.query(minhash):
@@ -195,13 +208,11 @@ class NearDuplicateIndex:
         if not self.docs_:
             return []
         vector = self.embedder_.transform([doc.text])[0] if vector is None else vector
-        sh = self._hashed_shingles(doc.text)
-        mh = MinHash(num_perm=self.num_perm, hashfunc=_crc32)
-        mh.update_batch(sh)
-        sa = np.unique(np.array([_crc32(s) for s in sh], dtype=np.uint32))
-        found = self._candidates(doc, vector, mh)
+        sa, keys = self._features(doc.text)
+        mh = self._minhashes([sa])[0]
+        found = self._candidates(doc, keys, vector, mh)
         ids = list(found)
-        evidence = [self._evidence(doc, sa, vector, other) for other in ids]
+        evidence = [self._evidence(doc, keys, sa, vector, other) for other in ids]
         scores = self.rule.score(evidence)
         order = np.argsort(-scores)[:k] if not only_duplicates else np.argsort(-scores)
         out = []
@@ -219,67 +230,89 @@ class NearDuplicateIndex:
         """Evidence between two indexed documents (used to fit and evaluate the rule)."""
         self._check()
         row = self.row_[a_id]
-        return self._evidence(self.docs_[a_id], self.shingles_[row], self.vectors_[row], b_id)
+        return self._evidence(self.docs_[a_id], self.keys_[row], self.shingles_[row], self.vectors_[row], b_id)
 
     # ---- whole-corpus pass -----------------------------------------------------------------
 
-    def _neighbour_rows(self, progress: Progress) -> np.ndarray:
-        """k nearest rows of every live row: exact for small corpora, usearch HNSW beyond."""
-        live = np.array([i for i, x in enumerate(self.ids_) if x is not None])
-        vecs = self.vectors_[live]
+    def _neighbour_rows(self, live: np.ndarray) -> np.ndarray:
+        """k nearest rows of every live row: exact blocked products for small corpora, faiss
+        IVF (inverted lists, 16 probes) beyond; near-duplicates sit very close, so the
+        approximate search loses almost none of them."""
+        vecs = np.ascontiguousarray(self.vectors_[live])
         k = min(self.k_neighbors + 1, len(live))
         if len(live) <= 20000:
             out = np.zeros((len(live), k), dtype=np.int64)
-            for s in progress(range(0, len(live), 2048), "neighbours", (len(live) + 2047) // 2048):
+            for s in range(0, len(live), 2048):
                 sims = vecs[s : s + 2048] @ vecs.T
                 out[s : s + 2048] = np.argpartition(-sims, k - 1, axis=1)[:, :k]
             return live[out]
-        from usearch.index import Index
+        import faiss
 
-        index = Index(ndim=vecs.shape[1], metric="ip", dtype="f16", connectivity=16,
-                      expansion_add=64, expansion_search=64)
-        index.add(np.arange(len(live)), vecs, threads=0)
-        matches = index.search(vecs, k, threads=0)
-        return live[np.asarray(matches.keys, dtype=np.int64).clip(0, len(live) - 1)]
+        nlist = int(4 * np.sqrt(len(live)))
+        quantizer = faiss.IndexFlatIP(vecs.shape[1])
+        index = faiss.IndexIVFFlat(quantizer, vecs.shape[1], nlist, faiss.METRIC_INNER_PRODUCT)
+        sample = np.random.default_rng(0).choice(len(live), min(len(live), 40 * nlist), replace=False)
+        index.train(vecs[np.sort(sample)])
+        index.add(vecs)
+        index.nprobe = 16
+        _, found = index.search(vecs, k)
+        return live[np.where(found < 0, np.arange(len(live))[:, None], found)]
 
-    def find_duplicates(self, progress: Progress = _no_progress, with_passages: bool = False) -> list[DuplicateMatch]:
-        """Every pair of indexed documents the rule calls duplicates (each pair once)."""
+    def _lexical_pairs(self, max_bucket: int) -> set[tuple[str, str]]:
+        """Pairs sharing an LSH bucket in any band; oversized buckets (boilerplate) are skipped."""
+        pairs: set[tuple[str, str]] = set()
+        for table in self.lsh_.hashtables:
+            for key in table.keys():
+                members = sorted(table.get(key))
+                if 1 < len(members) <= max_bucket:
+                    pairs.update((a, b) for i, a in enumerate(members) for b in members[i + 1 :])
+        return pairs
+
+    def find_duplicates(self, progress: Progress = _no_progress, with_passages: bool = False,
+                        max_bucket: int = 100) -> list[DuplicateMatch]:
+        """Every pair of indexed documents the rule calls duplicates (each pair once).
+
+        Semantic neighbours are verified only when author or unit corroborates them, or when
+        they are nearly identical: the rule never accepts a pair on embedding similarity
+        alone, so the others would be verified for nothing.
+        """
         self._check()
         candidates: dict[tuple[str, str], str] = {}
         for members in self.exact_.values():
             ms = sorted(members)
-            for i in range(len(ms)):
-                for j in range(i + 1, len(ms)):
-                    candidates[(ms[i], ms[j])] = "exact"
-        for doc_id in progress(list(self.docs_), "lexical candidates", len(self.docs_)):
-            lean = LeanMinHash(seed=1, hashvalues=self.signatures_[self.row_[doc_id]])
-            for other in self.lsh_.query(lean):
-                if other != doc_id:
-                    candidates.setdefault((min(doc_id, other), max(doc_id, other)), "lexical")
-        rows = self._neighbour_rows(progress)
-        live = [i for i, x in enumerate(self.ids_) if x is not None]
-        for src, nbrs in zip(live, rows):
-            a = self.ids_[src]
+            candidates.update(((a, b), "exact") for i, a in enumerate(ms) for b in ms[i + 1 :])
+        for pair in self._lexical_pairs(max_bucket):
+            candidates.setdefault(pair, "lexical")
+        live = np.array([i for i, x in enumerate(self.ids_) if x is not None])
+        rows = self._neighbour_rows(live)
+        for src, nbrs in zip(progress(live, "semantic candidates", len(live)), rows):
+            a, da = self.ids_[src], self.docs_[self.ids_[src]]
             for r in nbrs:
                 b = self.ids_[r]
-                if b is not None and b != a and float(self.vectors_[src] @ self.vectors_[r]) >= self.min_cosine:
-                    candidates.setdefault((min(a, b), max(a, b)), "semantic")
+                if b is None or b == a or (min(a, b), max(a, b)) in candidates:
+                    continue
+                cos = float(self.vectors_[src] @ self.vectors_[r])
+                db = self.docs_[b]
+                if cos >= self.min_cosine and (cos >= 0.95 or _same(da.author, db.author) or _same(da.unit, db.unit)):
+                    candidates[(min(a, b), max(a, b))] = "semantic"
         return self._decide(candidates, progress, with_passages)
 
     def _decide(self, candidates: dict[tuple[str, str], str], progress: Progress,
-                with_passages: bool) -> list[DuplicateMatch]:
+                with_passages: bool, chunk: int = 50000) -> list[DuplicateMatch]:
+        """Score candidates in chunks, keeping only the duplicates (bounded memory)."""
         pairs = list(candidates)
-        evidence = []
-        for a, b in progress(pairs, "verifying candidates", len(pairs)):
-            ra = self.row_[a]
-            evidence.append(self._evidence(self.docs_[a], self.shingles_[ra], self.vectors_[ra], b))
-        scores = self.rule.score(evidence)
         out = []
-        for (a, b), ev, s in zip(pairs, evidence, scores):
-            if s >= self.rule.threshold_:
-                passages = overlapping_passages(self.docs_[a].text, self.docs_[b].text)[: self.max_passages] \
-                    if with_passages else []
-                out.append(DuplicateMatch(a, b, float(s), True, candidates[(a, b)], ev, passages))
+        for start in progress(range(0, len(pairs), chunk), "verifying candidates", (len(pairs) + chunk - 1) // chunk):
+            part = pairs[start : start + chunk]
+            evidence = []
+            for a, b in part:
+                ra = self.row_[a]
+                evidence.append(self._evidence(self.docs_[a], self.keys_[ra], self.shingles_[ra], self.vectors_[ra], b))
+            for (a, b), ev, s in zip(part, evidence, self.rule.score(evidence)):
+                if s >= self.rule.threshold_:
+                    passages = overlapping_passages(self.docs_[a].text, self.docs_[b].text)[: self.max_passages] \
+                        if with_passages else []
+                    out.append(DuplicateMatch(a, b, float(s), True, candidates[(a, b)], ev, passages))
         return out
 
     # ---- persistence ------------------------------------------------------------------------

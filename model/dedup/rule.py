@@ -10,7 +10,9 @@ weights and threshold are plain numbers, stored with the index.
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 from sklearn.linear_model import LogisticRegression
@@ -106,6 +108,14 @@ class DuplicateRule:
     def to_dict(self) -> dict:
         return {"features": list(self.features), "min_precision": self.min_precision, "C": self.C,
                 "coef": self.coef_.tolist(), "intercept": self.intercept_, "threshold": self.threshold_}
+
+    @classmethod
+    def load(cls, path: str | Path) -> DuplicateRule:
+        """Read a rule saved by ``sangkien train-dedup`` (``artifacts/dedup/rule.json``)."""
+        path = Path(path)
+        if not path.exists():
+            raise FileNotFoundError(f"no duplicate rule at {path}: run `sangkien train-dedup` first")
+        return cls.from_dict(json.loads(path.read_text()))
 
     @classmethod
     def from_dict(cls, raw: dict) -> DuplicateRule:

@@ -30,7 +30,10 @@ def shingles(text: str, size: int = 3) -> set[str]:
     >>> sorted(shingles("Cải tiến quy trình", 3))
     ['cai tien quy', 'tien quy trinh']
     """
-    sylls = match_syllables(text)
+    return syllable_shingles(match_syllables(text), size)
+
+
+def syllable_shingles(sylls: list[str], size: int = 3) -> set[str]:
     if len(sylls) < size:
         return {" ".join(sylls)} if sylls else set()
     return {" ".join(sylls[i : i + size]) for i in range(len(sylls) - size + 1)}
@@ -59,6 +62,7 @@ def exact_key(text: str) -> str:
     return hashlib.blake2b(text.casefold().encode("utf-8"), digest_size=12).hexdigest()
 
 
-def folded_key(text: str) -> str:
+def folded_key(text: str, sylls: list[str] | None = None) -> str:
     """Hash of the folded syllables: equal keys are the same text up to diacritics and punctuation."""
-    return hashlib.blake2b(" ".join(match_syllables(text)).encode(), digest_size=12).hexdigest()
+    sylls = match_syllables(text) if sylls is None else sylls
+    return hashlib.blake2b(" ".join(sylls).encode(), digest_size=12).hexdigest()

@@ -53,6 +53,7 @@ def test_characters_cleaned(raw, expected):
     ("- Hiệu quả: giảm 30% thời gian", "giảm 30% thời gian"),
     ("• Lắp biển báo", "Lắp biển báo"),
     ("Mô tả: abc. Hiệu quả: tăng năng suất", "abc. tăng năng suất"),
+    ("1. Thuc trang: thieu nguoi. Giai phap: thue them", "thieu nguoi. thue them"),  # no diacritics
     ("Hiệu quả kinh tế rõ rệt", "Hiệu quả kinh tế rõ rệt"),  # no colon: a sentence, not a label
     ("Năm 2022. Tiết kiệm 12.5 triệu", "Năm 2022. Tiết kiệm 12.5 triệu"),
 ])

@@ -1,0 +1,86 @@
+import numpy as np
+import pytest
+
+from model.artifact import load_artifact, save_artifact
+from model.classify import FieldClassifier, surface_form
+from model.errors import NotFittedError
+from model.normalize import normalize
+from training.evaluate import evaluate_classifier
+
+
+def test_unfitted_classifier_raises():
+    with pytest.raises(NotFittedError, match="fit"):
+        FieldClassifier().predict(["Cải tiến quy trình"])
+
+
+def test_fit_learns_the_taxonomy_and_thresholds(trained_classifier, taxonomy):
+    clf = trained_classifier
+    assert list(clf.classes_) == list(taxonomy.codes)
+    assert clf.thresholds_.shape == (len(taxonomy.codes),)
+    assert np.all((clf.thresholds_ > 0) & (clf.thresholds_ < 1))
+    assert 0.5 <= clf.accept_level_ <= 1.0
+
+
+def test_prediction_shape_and_consistency(trained_classifier, splits):
+    texts = [normalize(r.text) for r in splits["test"][:20]]
+    for pred in trained_classifier.predict(texts):
+        assert set(pred.probabilities) == set(trained_classifier.classes_)
+        assert all(0.0 <= p <= 1.0 for p in pred.probabilities.values())
+        assert pred.labels and pred.primary == pred.labels[0]
+        assert pred.probabilities[pred.primary] == max(pred.probabilities.values())
+        assert pred.needs_review == (pred.review_reason is not None)
+
+
+def test_explanations_quote_the_text_as_written(trained_classifier):
+    text = normalize("Ứng dụng phần mềm tiêm chủng để quản lý F0 và tiêm vắc xin Covid-19 cho công nhân")
+    pred = trained_classifier.predict([text])[0]
+    assert pred.explanations[pred.primary]
+    for phrases in pred.explanations.values():
+        for phrase in phrases:
+            assert phrase in text  # original spelling and case, not the lowercase feature
+
+
+@pytest.mark.parametrize("text, reason", [
+    ("", "empty"),
+    ("12345 !!! ...", "no_content"),
+    ("Improving the onboarding workflow for new staff members in the warehouse", "not_vietnamese"),
+    ("qwxz plmk vbnt zzkq", "not_vietnamese"),
+])
+def test_texts_without_basis_always_need_review(trained_classifier, text, reason):
+    pred = trained_classifier.predict([normalize(text)])[0]
+    assert pred.needs_review and pred.review_reason == reason
+
+
+def test_held_out_quality_beats_a_floor(trained_classifier, splits):
+    m = evaluate_classifier(trained_classifier, splits["test"])
+    assert m["macro_f1"] >= 0.70
+    assert m["ece"] <= 0.08
+    assert m["accepted_tag_precision"] is None or m["accepted_tag_precision"] >= 0.9
+
+
+def test_compiled_probabilities_equal_the_sklearn_ensemble(trained_classifier, splits):
+    texts = [normalize(r.text) for r in splits["test"][:10]]
+    X = trained_classifier.features_.transform(texts)
+    assert np.allclose(trained_classifier.model_.predict_proba(X), trained_classifier.predict_proba(texts))
+
+
+def test_artifact_round_trip_gives_identical_predictions(trained_classifier, tmp_path, taxonomy):
+    save_artifact(trained_classifier, {"version": "test"}, taxonomy.to_dict(), tmp_path)
+    loaded, card = load_artifact(tmp_path)
+    texts = [normalize("Lắp đặt hệ thống pin mặt trời trên mái nhà xưởng")]
+    assert card["version"] == "test"
+    assert np.allclose(loaded.predict_proba(texts), trained_classifier.predict_proba(texts))
+
+
+def test_missing_artifact_says_how_to_train(tmp_path):
+    with pytest.raises(FileNotFoundError, match="sangkien train"):
+        load_artifact(tmp_path)
+
+
+@pytest.mark.parametrize("text, feature, expected", [
+    ("Phần mềm Quản lý hồ sơ", "quản_lý hồ_sơ", "Quản lý hồ sơ"),
+    ("TIÊM VẮC XIN", "vắc_xin", "VẮC XIN"),
+    ("không có", "bệnh_viện", None),
+])
+def test_surface_form(text, feature, expected):
+    assert surface_form(text, feature) == expected
