@@ -6,7 +6,7 @@ A cascade, cheapest first:
 2. lexical: MinHash LSH (datasketch) over folded syllable shingles, every candidate verified
    by exact Jaccard and containment;
 3. semantic: nearest neighbours on the fast static embeddings (exact for single queries,
-   usearch HNSW for whole-corpus passes);
+   faiss IVF for whole-corpus passes);
 then one decision rule (``DuplicateRule``) weighs the evidence of each candidate pair.
 """
 
