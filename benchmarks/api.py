@@ -1,11 +1,12 @@
 """API latency benchmark against a real uvicorn server on 127.0.0.1 (loopback only).
 
-    .venv/bin/python benchmarks/api.py [--stored 50000] [--requests 300] [--max-seconds 60]
+    .venv/bin/python benchmarks/api.py [--stored 50000] [--requests 300] [--max-seconds 60] [--db FILE]
 
 1. builds a synthetic corpus (``training.scale_corpus``) and loads ``--stored`` records into a
    temporary SQLite store with ``service.bulk.bulk_load`` (tags + duplicate groups);
 2. starts ``python -m service`` on a free port with the real artifacts (``make models``) and
-   waits for /healthz (the start-up indexes the whole table);
+   waits for /healthz (the start-up indexes the whole table); ``--db FILE`` keeps the store and
+   reuses it on the next run (each run adds its intakes to it);
 3. for each endpoint, at concurrency 1 and 8 (threads, one httpx client each): p50/p95/p99
    latency and requests/s over a bounded number of requests and seconds. Every request sends a
    text not sent before (no cache helps); intakes are new records with new external ids.
@@ -156,6 +157,7 @@ def main() -> None:
     parser.add_argument("--stored", type=int, default=50_000, help="records in the store")
     parser.add_argument("--requests", type=int, default=300, help="requests per single-text phase")
     parser.add_argument("--max-seconds", type=float, default=60, help="time cap per phase")
+    parser.add_argument("--db", type=Path, help="keep the preloaded SQLite file here and reuse it next time")
     args = parser.parse_args()
     from training.scale_corpus import build_corpus
 
@@ -163,8 +165,10 @@ def main() -> None:
     stored, fresh = rows[: args.stored], rows[args.stored :]
     texts = [f"{r['title']}\n{r['description']}" for r in fresh]
     with tempfile.TemporaryDirectory(prefix="sangkien-bench-") as tmp:
-        db_url = f"sqlite:///{tmp}/bench.db"
-        summary = {"stored_records": args.stored, "preload": preload(db_url, stored), "phases": {},
+        db = args.db or Path(tmp) / "bench.db"
+        db_url = f"sqlite:///{db}"
+        loaded = {"reused": str(db)} if db.exists() else preload(db_url, stored)
+        summary = {"stored_records": args.stored, "preload": loaded, "phases": {},
                    "load_average_before_phases": [round(x, 2) for x in os.getloadavg()]}
         proc, ready_s = start_server(db_url, free_port(), Path(tmp) / "server.log")
         port = int(proc.args[proc.args.index("--port") + 1])
