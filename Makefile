@@ -23,10 +23,10 @@ $(STAMP): pyproject.toml
 
 install: $(STAMP)
 
-$(CLASSIFIER): $(STAMP) data/records/*.jsonl data/splits.csv
+$(CLASSIFIER): $(STAMP) data/records/*.jsonl data/splits.csv model/classify.py model/features.py
 	$(BIN)/sangkien train --out $(ARTIFACTS)/classifier
 
-$(DEDUP_RULE): $(STAMP) data/pairs.jsonl data/copies.jsonl
+$(DEDUP_RULE): $(STAMP) data/pairs.jsonl data/copies.jsonl model/dedup/rule.py
 	$(BIN)/sangkien train-dedup --out $(ARTIFACTS)/dedup
 
 models: $(CLASSIFIER) $(DEDUP_RULE)
