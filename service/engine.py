@@ -73,7 +73,8 @@ class Engine:
         """Connect to the store and index every stored record (the store is the truth)."""
         store = Store(settings.database_url, settings.sqlite_synchronous)
         index = LiveIndex(models.rule, models.embedder, settings.index_merge_every)
-        docs = [IndexedDoc(str(i), text, unit, author, sub) for i, text, unit, author, sub in store.iter_index_rows()]
+        docs = [IndexedDoc(str(i), text, unit, author, sub)
+                for i, text, unit, author, sub in store.iter_index_rows()]
         index.rebuild(docs)
         log.info("store %s: %d records indexed", settings.database_url, len(docs))
         return cls(settings, models, store, index)

@@ -203,13 +203,14 @@ class FieldScore(BaseModel):
 
 class TagsOut(BaseModel):
     fields: list[FieldScore] = Field(description="every field, most probable first")
-    labels: list[str] = Field(description="predicted label set, primary first", examples=[["technology", "education"]])
+    labels: list[str] = Field(description="predicted label set, primary first",
+                              examples=[["technology", "education"]])
     label_names: list[str] = Field(examples=[["Công nghệ thông tin, chuyển đổi số", "Giáo dục, đào tạo"]])
     primary: str | None = Field(examples=["technology"])
     primary_name: str | None = Field(examples=["Công nghệ thông tin, chuyển đổi số"])
     needs_review: bool
-    review_reason: str | None = Field(description="empty, no_content, not_vietnamese, unknown_vocabulary, low_confidence",
-                                      examples=[None])
+    review_reason: str | None = Field(
+        description="empty, no_content, not_vietnamese, unknown_vocabulary, low_confidence", examples=[None])
     review_message: str | None = None
     confidence: float = Field(description="the least certain in/out decision of the label set")
     explanations: dict[str, list[str]] = Field(description="phrases that pushed the text to each label",

@@ -39,8 +39,8 @@ def _out(engine: Engine, records: list[Initiative]) -> list[dict]:
 @router.post("/initiatives", status_code=201, response_model=IntakeResponse,
              dependencies=[Depends(require_intake)], responses=errors(400, 401, 403, 409, 413, 422, 503),
              summary="Store one initiative or a batch, tagged and checked for duplicates")
-def intake(body: Annotated[IntakeRequest, Body(openapi_examples=INTAKE_EXAMPLES)], response: Response, engine: Engine = Depends(get_engine),
-           metrics: Metrics = Depends(get_metrics)) -> IntakeResponse:
+def intake(body: Annotated[IntakeRequest, Body(openapi_examples=INTAKE_EXAMPLES)], response: Response,
+           engine: Engine = Depends(get_engine), metrics: Metrics = Depends(get_metrics)) -> IntakeResponse:
     """Send one record, or `{"items": [...]}`: the batch is stored whole or not at all.
 
     Idempotent on `external_id`: a retry with the same content returns the stored record (200,
