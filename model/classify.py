@@ -96,7 +96,8 @@ class FieldClassifier(ClassifierMixin, BaseEstimator):
         a sigmoid calibrator) into a few arrays, so one prediction is a single sparse matrix
         product instead of dozens of estimator calls. Same numbers (a test checks it)."""
         members = [c for est in self.model_.estimators_ for c in est.calibrated_classifiers_]
-        self.W_ = np.vstack([c.estimator.coef_[0] for c in members]).T
+        # C order: scipy's sparse x dense product would copy a Fortran-ordered W_ on every call
+        self.W_ = np.ascontiguousarray(np.vstack([c.estimator.coef_[0] for c in members]).T)
         self.b_ = np.array([c.estimator.intercept_[0] for c in members])
         self.cal_a_ = np.array([c.calibrators[0].a_ for c in members])
         self.cal_b_ = np.array([c.calibrators[0].b_ for c in members])

@@ -173,17 +173,19 @@ def fold_diacritics(text: str) -> str:
 
 @lru_cache(maxsize=65536)
 def segment(text: str) -> str:
-    """Join multi-syllable words with "_" (underthesea CRF word segmentation), cached.
+    """Join multi-syllable words with "_" (underthesea's CRF word segmentation), cached.
 
-    The CRF is the slowest step of the pipeline, so results are memoised on the exact text;
-    callers should pass normalised text so equal texts share one cache entry.
+    Same words as ``underthesea.word_tokenize(text, format="text")``, computed by
+    ``model.wordseg`` ~2.5× faster. Still the slowest step of the pipeline, so results are
+    memoised on the exact text; callers should pass normalised text so equal texts share one
+    cache entry.
 
     >>> segment("Ứng dụng phần mềm quản lý hồ sơ")
     'Ứng_dụng phần_mềm quản_lý hồ_sơ'
     """
-    from underthesea import word_tokenize
+    from model.wordseg import word_segment
 
-    return word_tokenize(text, format="text") if text else ""
+    return word_segment(text) if text else ""
 
 
 def segment_many(texts: list[str]) -> list[str]:
