@@ -63,6 +63,35 @@ def throughput(embedder, texts: list[str], single_n: int = 100) -> tuple[float, 
     return batch, statistics.median(lat)
 
 
+_MEMORY_PROBE = """
+import resource, sys, time
+def rss_mb():
+    return int(open('/proc/self/statm').read().split()[1]) * resource.getpagesize() / 2**20
+import numpy, torch, sentence_transformers
+from model.embed import StaticEmbedder
+base = rss_mb()
+t = time.perf_counter(); e = StaticEmbedder().fit(); load_s = time.perf_counter() - t
+loaded = rss_mb()
+texts = [line for line in sys.stdin.read().split("\\x1e") if line]
+e.transform(texts)
+peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+print(base, loaded, peak, load_s)
+"""
+
+
+def static_memory(texts: list[str]) -> dict:
+    """RSS of a fresh process: after imports, after loading the static model, peak after embedding."""
+    import subprocess
+    import sys
+
+    out = subprocess.run([sys.executable, "-c", _MEMORY_PROBE], input="\x1e".join(texts),
+                         capture_output=True, text=True, check=True).stdout.split()
+    base, loaded, peak, load_s = map(float, out)
+    return {"rss_after_imports_mb": round(base), "model_mb": round(loaded - base),
+            "peak_rss_embedding_mb": round(peak), "embedding_mb_over_imports": round(peak - base),
+            "load_s_fresh_process": round(load_s, 2), "texts": len(texts)}
+
+
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--teacher-limit", type=int, default=0, help="embed at most N texts with the teacher (0: all)")
@@ -124,6 +153,7 @@ def main() -> None:
     summary = {
         "texts": len(texts), "pairs": len(pairs), "queries": len(queries),
         "static_load_s_after_imports": round(load_static, 3),
+        "static_memory": static_memory(bulk),
         "speedup_fast_vs_teacher": round(fast["batch_texts_per_s"] / teach["batch_texts_per_s"], 1),
         "recall1_ratio": round(fast["recall_at_1"] / teach["recall_at_1"], 3),
         "roc_auc_ratio": round(fast["roc_auc"] / teach["roc_auc"], 3),

@@ -162,7 +162,7 @@ def _normalise_chunk(texts: list[str]) -> list[str]:
 def _classify_chunk(texts: list[str]) -> list[Tags]:
     if _WORKER_CLASSIFIER is None:
         raise RuntimeError("the classifier must be set (Workers.__enter__) before classifying")
-    return [_tags(p) for p in _WORKER_CLASSIFIER.predict(texts)]
+    return [_tags(p) for p in _WORKER_CLASSIFIER.predict(texts, explain=False)]
 
 
 class Workers:

@@ -40,6 +40,14 @@ def test_explanations_quote_the_text_as_written(trained_classifier):
             assert phrase in text  # original spelling and case, not the lowercase feature
 
 
+def test_bulk_predictions_without_explanations_are_otherwise_the_same(trained_classifier, splits):
+    texts = [normalize(r.text) for r in splits["test"][:15]]
+    full, bulk = trained_classifier.predict(texts), trained_classifier.predict(texts, explain=False)
+    assert all(b.explanations == {} for b in bulk)
+    assert [(f.labels, f.probabilities, f.review_reason) for f in full] == \
+        [(b.labels, b.probabilities, b.review_reason) for b in bulk]
+
+
 @pytest.mark.parametrize("text, reason", [
     ("", "empty"),
     ("12345 !!! ...", "no_content"),

@@ -37,6 +37,20 @@ def test_static_fast_path_equals_sentence_transformers_encode(static_embedder):
     assert np.allclose(static_embedder.transform(texts), reference, atol=1e-5)
 
 
+@pytest.mark.parametrize("texts", [
+    [ORIGINAL, PARAPHRASE, UNRELATED],
+    ["", "...", "25°C, 汉字 và quản lý", "汉字", "quan ly ho so", "Hồ sơ\nhồ sơ hồ sơ"],
+])
+def test_batch_pooling_equals_token_by_token_pooling(static_embedder, texts):
+    from model.embed import static_token_list
+
+    exact, folded = static_embedder._pool_texts(texts)
+    for pooled, is_folded, vocab in ((exact, False, static_embedder.vocab_),
+                                     (folded, True, static_embedder.folded_vocab_)):
+        reference = static_embedder._pool([static_token_list(t, is_folded) for t in texts], vocab)
+        assert np.allclose(pooled, reference, atol=1e-6)
+
+
 def test_static_similarity_orders_paraphrase_above_unrelated(static_embedder):
     o, p, u, f = static_embedder.transform([ORIGINAL, PARAPHRASE, UNRELATED, fold_diacritics(ORIGINAL)])
     assert cos(o, p) > cos(o, u) + 0.1
