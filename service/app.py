@@ -20,6 +20,7 @@ from service.models import Models
 from service.routes import classify, initiatives, ops
 from service.settings import Settings
 from service.state import ServiceState
+from service.workbench import mount_workbench
 
 DESCRIPTION = """Tags Vietnamese workplace initiatives ("sáng kiến") with their field and flags
 near-duplicates. Writes need an `X-API-Key` (intake or reviewer key); reads are open unless
@@ -48,6 +49,7 @@ def create_app(settings: Settings | None = None, models: Models | None = None) -
     install_handlers(app)
     for module in (classify, initiatives, ops):
         app.include_router(module.router)
+    mount_workbench(app)  # reviewer pages under /review (README: "Reviewer workbench")
     app.add_middleware(BodyCheckMiddleware, max_bytes=settings.max_body_bytes)
     app.add_middleware(MetricsMiddleware, metrics=metrics)
     return app

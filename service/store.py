@@ -14,7 +14,7 @@ import datetime as dt
 from dataclasses import dataclass, field
 from typing import Any, Iterator
 
-from sqlalchemy import (JSON, Boolean, Float, ForeignKey, Integer, String, Text, create_engine,
+from sqlalchemy import (JSON, Boolean, Float, ForeignKey, Index, Integer, String, Text, create_engine,
                         delete, event, func, insert, or_, select, update)
 from sqlalchemy import text as sql
 from sqlalchemy.engine import Engine
@@ -207,6 +207,7 @@ class Store:
         self.url = url
         self.engine = make_engine(url, synchronous)
         Base.metadata.create_all(self.engine)
+        ensure_queue_indexes(self.engine)
         self._session = sessionmaker(self.engine, expire_on_commit=False)
 
     def close(self) -> None:
@@ -449,3 +450,107 @@ def leave_group(s: Session, initiative_id: int) -> None:
     new_root = min(rest) if len(rest) > 1 else None
     s.execute(update(InitiativeRow).where(InitiativeRow.group_id == group).values(group_id=new_root)
               .execution_options(synchronize_session=False))
+
+
+# ---- reviewer workbench queries (additive: read-only, used by service/workbench) -----------
+
+# The queue is read in confidence order among undecided records, filtered on unit and dates:
+# one covering index answers that (and counts it) without touching the wide rows; the second
+# finds flagged records without reading the evidence JSON. Created with the tables on a new
+# store, and by ``ensure_queue_indexes`` on a store made before they existed.
+QUEUE_INDEXES = (
+    Index("ix_initiatives_queue", InitiativeRow.reviewed, InitiativeRow.confidence, InitiativeRow.id,
+          InitiativeRow.needs_review, InitiativeRow.unit, InitiativeRow.submitted_at, InitiativeRow.created_at),
+    Index("ix_duplicate_candidates_flagged", CandidateRow.is_duplicate, CandidateRow.initiative_id),
+)
+
+
+def ensure_queue_indexes(engine: Engine) -> None:
+    for index in QUEUE_INDEXES:
+        index.create(engine, checkfirst=True)
+
+
+@dataclass(frozen=True)
+class QueueFilter:
+    """The workbench queue's filters; dates are ``YYYY-MM-DD`` on the submission date (or the
+    storage date when the intake sent none), ``unit`` matches part of the unit's name."""
+
+    field: str | None = None
+    unit: str | None = None
+    date_from: str | None = None
+    date_to: str | None = None
+
+
+def _flagged_ids():
+    """Records with a stored candidate the duplicate rule judged a duplicate."""
+    return select(CandidateRow.initiative_id).where(CandidateRow.is_duplicate.is_(True))
+
+
+def _queue(f: QueueFilter):
+    """Undecided records a reviewer must look at: uncertain tags or a flagged duplicate."""
+    q = select(InitiativeRow).where(InitiativeRow.reviewed.is_(False),
+                                    or_(InitiativeRow.needs_review.is_(True), InitiativeRow.id.in_(_flagged_ids())))
+    if f.field is not None:
+        q = q.where(InitiativeRow.id.in_(select(FieldRow.initiative_id).where(FieldRow.field == f.field)))
+    if f.unit is not None:
+        q = q.where(InitiativeRow.unit.contains(f.unit, autoescape=True))
+    day = func.substr(func.coalesce(func.nullif(InitiativeRow.submitted_at, ""), InitiativeRow.created_at), 1, 10)
+    if f.date_from is not None:
+        q = q.where(day >= f.date_from)
+    if f.date_to is not None:
+        q = q.where(day <= f.date_to)
+    return q
+
+
+_QUEUE_ORDER = (InitiativeRow.confidence, InitiativeRow.id)  # most uncertain first
+
+
+def review_queue(store: Store, f: QueueFilter, limit: int, offset: int) -> tuple[list[Initiative], int]:
+    """One page of the queue, most uncertain first, and how many records it holds."""
+    ids = _queue(f).with_only_columns(InitiativeRow.id)
+    with store._session() as s:
+        total = s.scalar(select(func.count()).select_from(ids.subquery())) or 0
+        page = list(s.scalars(ids.order_by(*_QUEUE_ORDER).limit(limit).offset(offset))) if limit else []
+        rows = {r.id: r for r in s.scalars(select(InitiativeRow).where(InitiativeRow.id.in_(page)))} if page else {}
+        return store._assemble(s, [rows[i] for i in page]), total
+
+
+def queue_next(store: Store, f: QueueFilter, after: int | None) -> int | None:
+    """The queue's record after ``after`` in queue order (``after`` itself excluded, wherever
+    it is now), wrapping to the start; None when nothing else waits."""
+    q = _queue(f).with_only_columns(InitiativeRow.id)
+    with store._session() as s:
+        if after is not None:
+            q = q.where(InitiativeRow.id != after)
+            conf = s.scalar(select(InitiativeRow.confidence).where(InitiativeRow.id == after))
+            if conf is not None:
+                later = q.where(or_(InitiativeRow.confidence > conf,
+                                    (InitiativeRow.confidence == conf) & (InitiativeRow.id > after)))
+                found = s.scalar(later.order_by(*_QUEUE_ORDER).limit(1))
+                if found is not None:
+                    return found
+        return s.scalar(q.order_by(*_QUEUE_ORDER).limit(1))
+
+
+def decided_since(store: Store, since: str, reviewer: str | None = None) -> int:
+    """Records with a decision at or after ``since`` (an ISO time in UTC), optionally by one reviewer."""
+    q = select(func.count(func.distinct(FeedbackRow.initiative_id))).where(FeedbackRow.reviewed_at >= since)
+    if reviewer is not None:
+        q = q.where(FeedbackRow.reviewer == reviewer)
+    with store._session() as s:
+        return s.scalar(q) or 0
+
+
+def feedback_history(store: Store, initiative_id: int) -> list[Feedback]:
+    """Every decision on one record, oldest first (the last one is the one in force)."""
+    with store._session() as s:
+        q = select(FeedbackRow).where(FeedbackRow.initiative_id == initiative_id).order_by(FeedbackRow.id)
+        return [_feedback(r) for r in s.scalars(q)]
+
+
+def unit_names(store: Store, limit: int = 500) -> list[str]:
+    """The most frequent unit names, for the queue's unit filter suggestions."""
+    with store._session() as s:
+        q = (select(InitiativeRow.unit).where(InitiativeRow.unit != "").group_by(InitiativeRow.unit)
+             .order_by(func.count().desc(), InitiativeRow.unit).limit(limit))
+        return list(s.scalars(q))
