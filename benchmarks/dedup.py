@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import resource
 import subprocess
 import sys
@@ -26,7 +27,6 @@ import numpy as np
 from datasketch import MinHash, MinHashLSH
 
 from model.dedup import IndexedDoc, NearDuplicateIndex, group_duplicates
-from model.dedup.index import _crc32
 from model.dedup.shingles import exact_key, shingles
 from model.embed import StaticEmbedder
 from model.normalize import normalize
@@ -60,6 +60,7 @@ def scale_run(n: int) -> dict:
     """One size, in this process: returns timings, peak memory and planted-pair recovery."""
     from training.scale_corpus import build_corpus, planted_pairs
 
+    load_before = os.getloadavg()[0]
     rows = build_corpus(n, n // 20)
     embedder = StaticEmbedder().fit()
     t0 = time.perf_counter()
@@ -86,8 +87,12 @@ def scale_run(n: int) -> dict:
     grouped = {(min(a, b), max(a, b)) for g in groups.groups for a in g for b in g if a < b}
     truth = planted_pairs(rows)
     tp = len(grouped & truth)
+    stages: dict[str, int] = {}
+    for m in pairs:
+        stages[m.stage] = stages.get(m.stage, 0) + 1
     return {
         "rows": n, "planted_pairs": len(truth), "pairs_found": len(found), "grouped_pairs": len(grouped),
+        "pairs_by_stage": stages, "faiss_neighbours": index.neighbours_ is not None,
         "pair_recall": round(tp / len(truth), 4), "pair_precision": round(tp / max(len(grouped), 1), 4),
         "groups": len(groups.groups), "distinct": groups.distinct,
         "seconds": {"normalize": round(t_norm, 1), "embed": round(t_embed, 1), "index_build": round(t_build, 1),
@@ -96,18 +101,20 @@ def scale_run(n: int) -> dict:
         "query_ms_p50": round(float(np.percentile(lat, 50)), 2),
         "query_ms_p95": round(float(np.percentile(lat, 95)), 2),
         "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024),
+        "load_avg_1m": {"start": round(load_before, 2), "end": round(os.getloadavg()[0], 2), "cores": os.cpu_count()},
     }
 
 
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--sizes", default="25000,50000,100000,200000")
+    ap.add_argument("--skip-pairs", action="store_true", help="only the scale part")
     ap.add_argument("--scale-run", type=int, help=argparse.SUPPRESS)
     args = ap.parse_args()
     if args.scale_run:
         print(json.dumps(scale_run(args.scale_run)))
         return
-    result = {"test_pairs": labelled_part()}
+    result = {"test_pairs": {} if args.skip_pairs else labelled_part()}
     for name, m in result["test_pairs"].items():
         print(name, json.dumps({k: m[k] for k in ("precision", "recall", "f1")}), flush=True)
     result["scale"] = []

@@ -3,28 +3,31 @@
 A cascade, cheapest first:
 1. exact keys: the normalised text (case-folded), and its folded syllables (same text typed
    without diacritics or with other punctuation);
-2. lexical: MinHash LSH (datasketch) over folded syllable shingles, every candidate verified
-   by exact Jaccard and containment;
-3. semantic: nearest neighbours on the fast static embeddings (exact for single queries,
-   faiss IVF for whole-corpus passes);
+2. lexical: MinHash LSH over folded syllable shingles (datasketch signatures and banding,
+   buckets in sorted numpy arrays: ``bands.py``), every candidate verified by exact Jaccard
+   and containment;
+3. semantic: nearest neighbours on the fast static embeddings (exact up to
+   ``exact_search_limit`` records, faiss IVF beyond: ``neighbours.py``);
 then one decision rule (``DuplicateRule``) weighs the evidence of each candidate pair.
+Whole-corpus passes keep candidates as arrays of row numbers and score them as columns.
 """
 
 from __future__ import annotations
 
 import json
-import zlib
 from collections import defaultdict
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Callable, Iterable
 
 import numpy as np
-from datasketch import LeanMinHash, MinHash, MinHashLSH
+from datasketch import MinHash, MinHashLSH
 
+from model.dedup.bands import BandTables
 from model.dedup.evidence import Passage, overlapping_passages
-from model.dedup.rule import DuplicateRule, PairEvidence
-from model.dedup.shingles import exact_key, folded_key, match_syllables, syllable_shingles
+from model.dedup.neighbours import CoarseNeighbours
+from model.dedup.rule import DuplicateRule, EvidenceColumns, PairEvidence
+from model.dedup.shingles import exact_key, folded_key, match_syllables, shingle_hashes
 from model.errors import NotFittedError
 
 Progress = Callable[[Iterable, str, int], Iterable]
@@ -32,10 +35,6 @@ Progress = Callable[[Iterable, str, int], Iterable]
 
 def _no_progress(items: Iterable, desc: str, total: int) -> Iterable:
     return items
-
-
-def _crc32(b: bytes) -> int:
-    return zlib.crc32(b)
 
 
 def _identity(h: int) -> int:
@@ -76,12 +75,30 @@ def _same(x: str, y: str) -> bool:
     return bool(x.strip()) and x.strip().casefold() == y.strip().casefold()
 
 
+def _codes(values: Iterable[str]) -> np.ndarray:
+    """Integer codes such that equal codes >= 0 mean ``_same``; blank values get -1."""
+    table: dict[str, int] = {}
+    return np.array([table.setdefault(v.strip().casefold(), len(table)) if v.strip() else -1 for v in values],
+                    dtype=np.int64)
+
+
+def _pairs_within(groups: Iterable[list[int]]) -> tuple[np.ndarray, np.ndarray]:
+    a, b = [], []
+    for g in groups:
+        g = sorted(g)
+        for i, x in enumerate(g):
+            a.extend([x] * (len(g) - i - 1))
+            b.extend(g[i + 1 :])
+    return np.array(a, dtype=np.int64), np.array(b, dtype=np.int64)
+
+
 class NearDuplicateIndex:
     """Incremental near-duplicate index; ``fit`` indexes a corpus, ``add``/``remove`` keep it current."""
 
     def __init__(self, rule: DuplicateRule | None = None, num_perm: int = 128,
                  lsh_threshold: float = 0.3, shingle_size: int = 3, k_neighbors: int = 10,
-                 min_cosine: float = 0.8, max_passages: int = 8):
+                 min_cosine: float = 0.8, max_passages: int = 8, exact_search_limit: int = 20000,
+                 nprobe: int = 16):
         self.rule = rule
         self.num_perm = num_perm
         self.lsh_threshold = lsh_threshold
@@ -89,6 +106,8 @@ class NearDuplicateIndex:
         self.k_neighbors = k_neighbors
         self.min_cosine = min_cosine
         self.max_passages = max_passages
+        self.exact_search_limit = exact_search_limit
+        self.nprobe = nprobe
 
     # ---- building -------------------------------------------------------------------------
 
@@ -100,26 +119,36 @@ class NearDuplicateIndex:
         self.docs_: dict[str, IndexedDoc] = {}
         self.row_: dict[str, int] = {}
         self.ids_: list[str | None] = []
-        self.vectors_ = np.zeros((0, 0), dtype=np.float32)
+        self._vector_buffer = np.zeros((0, 0), dtype=np.float32)
         self.shingles_: list[np.ndarray] = []
         self.keys_: list[tuple[str, str]] = []
         self.exact_: dict[str, set[str]] = defaultdict(set)
-        self.lsh_ = MinHashLSH(threshold=self.lsh_threshold, num_perm=self.num_perm)
+        banding = MinHashLSH(threshold=self.lsh_threshold, num_perm=self.num_perm)  # datasketch's (b, r)
+        self.bands_ = BandTables(banding.b, banding.r)
+        self.neighbours_: CoarseNeighbours | None = None
         return self.add(docs, progress=progress)
 
     def _check(self) -> None:
-        if not hasattr(self, "lsh_"):
+        if not hasattr(self, "bands_"):
             raise NotFittedError("NearDuplicateIndex is not fitted: call fit() or load()")
+
+    @property
+    def vectors_(self) -> np.ndarray:
+        """Fast embeddings by row (a view of a buffer grown geometrically; removed rows are 0)."""
+        return self._vector_buffer[: len(self.ids_)]
 
     def _features(self, text: str) -> tuple[np.ndarray, tuple[str, str]]:
         """Sorted unique 32-bit hashes of the folded shingles, and the two exact keys."""
         sylls = match_syllables(text)
-        hashes = np.unique(np.fromiter(
-            (zlib.crc32(s.encode()) for s in syllable_shingles(sylls, self.shingle_size)), dtype=np.uint32))
-        return hashes, (exact_key(text), folded_key(text, sylls))
+        return shingle_hashes(sylls, self.shingle_size), (exact_key(text), folded_key(text, sylls))
 
-    def _minhashes(self, hash_arrays: list[np.ndarray]) -> list[MinHash]:
-        return MinHash.bulk([a.tolist() for a in hash_arrays], num_perm=self.num_perm, hashfunc=_identity)
+    def _signatures(self, hash_arrays: list[np.ndarray]) -> np.ndarray:
+        """datasketch MinHash values, one row per array (generator: no MinHash is kept)."""
+        out = np.zeros((len(hash_arrays), self.num_perm), dtype=np.uint64)
+        for i, m in enumerate(MinHash.generator((a.tolist() for a in hash_arrays), num_perm=self.num_perm,
+                                                hashfunc=_identity)):
+            out[i] = m.hashvalues
+        return out
 
     def add(self, docs: list[IndexedDoc], vectors: np.ndarray | None = None,
             progress: Progress = _no_progress) -> NearDuplicateIndex:
@@ -132,35 +161,69 @@ class NearDuplicateIndex:
         if vectors is None:
             vectors = self.embedder_.transform([d.text for d in docs])
         features = [self._features(d.text) for d in progress(docs, "shingling", len(docs))]
-        minhashes = self._minhashes([h for h, _ in features])
-        start = len(self.ids_)
-        self.vectors_ = vectors.astype(np.float32) if start == 0 else np.vstack([self.vectors_, vectors])
-        with self.lsh_.insertion_session() as session:
-            for i, (doc, (hashes, keys), mh) in enumerate(zip(docs, features, minhashes)):
-                self.docs_[doc.id], self.row_[doc.id] = doc, start + i
-                self.ids_.append(doc.id)
-                self.shingles_.append(hashes)
-                self.keys_.append(keys)
-                for key in keys:
-                    self.exact_[key].add(doc.id)
-                if len(hashes):
-                    session.insert(doc.id, LeanMinHash(mh), check_duplication=False)
+        rows = self._insert(docs, np.asarray(vectors, dtype=np.float32), features)
+        self._refresh_neighbours(rows)
         return self
 
+    def _grow(self, n_rows: int, dim: int) -> None:
+        """Room for ``n_rows`` vectors; the buffer grows by half, so adds cost amortised O(1)."""
+        if n_rows > len(self._vector_buffer) or self._vector_buffer.shape[1] != dim:
+            cap = max(n_rows, int(len(self._vector_buffer) * 1.5), 64)
+            buffer = np.zeros((cap, dim), dtype=np.float32)
+            if len(self.ids_):
+                buffer[: len(self.ids_)] = self.vectors_
+            self._vector_buffer = buffer
+
+    def _insert(self, docs: list[IndexedDoc], vectors: np.ndarray, features: list) -> np.ndarray:
+        """Store rows for ``docs`` (exact keys, shingles, vectors, LSH buckets); returns the rows."""
+        start = len(self.ids_)
+        self._grow(start + len(docs), vectors.shape[1])
+        self._vector_buffer[start : start + len(docs)] = vectors
+        for i, (doc, (hashes, keys)) in enumerate(zip(docs, features)):
+            self.docs_[doc.id], self.row_[doc.id] = doc, start + i
+            self.ids_.append(doc.id)
+            self.shingles_.append(hashes)
+            self.keys_.append(keys)
+            for key in keys:
+                self.exact_[key].add(doc.id)
+        lexical = np.array([i for i, (h, _) in enumerate(features) if len(h)], dtype=np.int64)
+        keys = [self.bands_.band_keys(self._signatures([features[i][0] for i in lexical[s : s + 20000]]))
+                for s in range(0, len(lexical), 20000)]  # bounded signature memory
+        if keys:
+            self.bands_.add(np.concatenate(keys), start + lexical)  # one add: at most one re-sort
+        return np.arange(start, start + len(docs))
+
+    def _live_rows(self) -> np.ndarray:
+        return np.flatnonzero(np.fromiter((x is not None for x in self.ids_), dtype=bool, count=len(self.ids_)))
+
+    def _refresh_neighbours(self, new_rows: np.ndarray) -> None:
+        """Past ``exact_search_limit`` records, keep a faiss IVF index current; retrain it when
+        the index has grown 4x since training (the cells would be too coarse)."""
+        if self.neighbours_ is None and len(self.docs_) <= self.exact_search_limit:
+            return
+        if self.neighbours_ is None or len(self.docs_) > 4 * self.neighbours_.trained_on_:
+            self.neighbours_ = CoarseNeighbours(self.nprobe).fit(self.vectors_, self._live_rows())
+        else:
+            self.neighbours_.add(self.vectors_, new_rows)
+
     def remove(self, ids: list[str]) -> NearDuplicateIndex:
-        """Forget documents; unknown ids are ignored."""
+        """Forget documents; unknown ids are ignored (their LSH entries stay, filtered as dead rows)."""
         self._check()
+        rows = []
         for doc_id in ids:
             doc = self.docs_.pop(doc_id, None)
             if doc is None:
                 continue
             row = self.row_.pop(doc_id)
+            rows.append(row)
             self.ids_[row] = None
-            self.vectors_[row] = 0.0
+            self._vector_buffer[row] = 0.0
             for key in self.keys_[row]:
                 self.exact_[key].discard(doc_id)
-            if self.lsh_.keys.has_key(doc_id):
-                self.lsh_.remove(doc_id)
+                if not self.exact_[key]:
+                    del self.exact_[key]
+        if self.neighbours_ is not None:
+            self.neighbours_.remove(rows)
         return self
 
     def __len__(self) -> int:
@@ -183,21 +246,37 @@ class NearDuplicateIndex:
             length_ratio=min(len(sa), len(sb)) / max(len(sa), len(sb), 1),
         )
 
+    def _nearest(self, vectors: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
+        """(similarities, rows) of the ``k`` nearest stored rows of each vector, best first
+        (row -1: no more rows). Exact products while small, the faiss IVF index beyond."""
+        if self.neighbours_ is not None:
+            top = self.neighbours_.candidates(vectors, 2 * k)  # proposals, re-ranked exactly
+            top_sims = np.einsum("ij,ikj->ik", vectors, self.vectors_[np.maximum(top, 0)])
+            top_sims[top < 0] = -np.inf
+            k = min(k, top.shape[1])
+        else:
+            k = min(k, len(self.ids_))
+            sims = vectors @ self.vectors_.T
+            top = np.argpartition(-sims, k - 1, axis=1)[:, :k]
+            top_sims = np.take_along_axis(sims, top, axis=1)
+        order = np.argsort(-top_sims, axis=1, kind="stable")[:, :k]
+        return np.take_along_axis(top_sims, order, axis=1), np.take_along_axis(top, order, axis=1)
+
     def _candidates(self, doc: IndexedDoc, keys: tuple[str, str], vector: np.ndarray,
-                    minhash: MinHash) -> dict[str, str]:
+                    hashes: np.ndarray) -> dict[str, str]:
         """Candidate ids with the first stage that proposed them."""
         found: dict[str, str] = {}
         for key in keys:
-            for other in self.exact_.get(key, ()):
+            for other in sorted(self.exact_.get(key, ())):
                 found.setdefault(other, "exact")
-        for other in self.lsh_.query(minhash):
-            found.setdefault(other, "lexical")
-        sims = self.vectors_ @ vector
-        top = np.argpartition(-sims, min(self.k_neighbors, len(sims) - 1))[: self.k_neighbors]
-        for row in top[np.argsort(-sims[top])]:
-            other = self.ids_[row]
-            if other is not None and sims[row] >= self.min_cosine:
-                found.setdefault(other, "semantic")
+        if len(hashes):
+            for row in np.unique(self.bands_.query(self.bands_.band_keys(self._signatures([hashes]))[0])):
+                if self.ids_[row] is not None:
+                    found.setdefault(self.ids_[row], "lexical")
+        sims, rows = self._nearest(vector[None, :], self.k_neighbors)
+        for sim, row in zip(sims[0], rows[0]):
+            if row >= 0 and self.ids_[row] is not None and sim >= self.min_cosine:
+                found.setdefault(self.ids_[row], "semantic")
         found.pop(doc.id, None)
         return found
 
@@ -208,15 +287,15 @@ class NearDuplicateIndex:
         if not self.docs_:
             return []
         vector = self.embedder_.transform([doc.text])[0] if vector is None else vector
+        vector = np.asarray(vector, dtype=np.float32)
         sa, keys = self._features(doc.text)
-        mh = self._minhashes([sa])[0]
-        found = self._candidates(doc, keys, vector, mh)
+        found = self._candidates(doc, keys, vector, sa)
         ids = list(found)
         evidence = [self._evidence(doc, keys, sa, vector, other) for other in ids]
         scores = self.rule.score(evidence)
-        order = np.argsort(-scores)[:k] if not only_duplicates else np.argsort(-scores)
+        order = np.argsort(-scores, kind="stable")
         out = []
-        for j in order:
+        for j in order if only_duplicates else order[:k]:
             dup = bool(scores[j] >= self.rule.threshold_)
             if only_duplicates and not dup:
                 break
@@ -234,101 +313,115 @@ class NearDuplicateIndex:
 
     # ---- whole-corpus pass -----------------------------------------------------------------
 
-    def _neighbour_rows(self, live: np.ndarray) -> np.ndarray:
-        """k nearest rows of every live row: exact blocked products for small corpora, faiss
-        IVF (inverted lists, 16 probes) beyond; near-duplicates sit very close, so the
-        approximate search loses almost none of them."""
-        vecs = np.ascontiguousarray(self.vectors_[live])
+    def _semantic_pairs(self, live: np.ndarray, authors: np.ndarray, units: np.ndarray, progress: Progress,
+                        chunk: int = 2048) -> tuple[np.ndarray, np.ndarray]:
+        """Row pairs of nearest neighbours worth verifying: cosine >= ``min_cosine`` and either
+        nearly identical (>= 0.95) or corroborated by author or unit. The rule never accepts a
+        pair on embedding similarity alone, so the others would be verified for nothing."""
+        out_a, out_b = [], []
         k = min(self.k_neighbors + 1, len(live))
-        if len(live) <= 20000:
-            out = np.zeros((len(live), k), dtype=np.int64)
-            for s in range(0, len(live), 2048):
-                sims = vecs[s : s + 2048] @ vecs.T
-                out[s : s + 2048] = np.argpartition(-sims, k - 1, axis=1)[:, :k]
-            return live[out]
-        import faiss
+        steps = range(0, len(live), chunk)
+        for s in progress(steps, "semantic candidates", len(steps)):
+            src = live[s : s + chunk]
+            sims, rows = self._nearest(self.vectors_[src], k)
+            src = np.repeat(src, k)
+            sims, rows = sims.ravel(), rows.ravel()
+            ok = (rows >= 0) & (rows != src) & (sims >= self.min_cosine)
+            src, sims, rows = src[ok], sims[ok], rows[ok]
+            same = ((authors[src] == authors[rows]) & (authors[src] >= 0)) | \
+                   ((units[src] == units[rows]) & (units[src] >= 0))
+            ok = (sims >= 0.95) | same
+            out_a.append(np.minimum(src[ok], rows[ok]))
+            out_b.append(np.maximum(src[ok], rows[ok]))
+        return np.concatenate(out_a), np.concatenate(out_b)
 
-        nlist = int(4 * np.sqrt(len(live)))
-        quantizer = faiss.IndexFlatIP(vecs.shape[1])
-        index = faiss.IndexIVFFlat(quantizer, vecs.shape[1], nlist, faiss.METRIC_INNER_PRODUCT)
-        sample = np.random.default_rng(0).choice(len(live), min(len(live), 40 * nlist), replace=False)
-        index.train(vecs[np.sort(sample)])
-        index.add(vecs)
-        index.nprobe = 16
-        _, found = index.search(vecs, k)
-        return live[np.where(found < 0, np.arange(len(live))[:, None], found)]
+    def _candidate_pairs(self, max_bucket: int, authors: np.ndarray, units: np.ndarray, progress: Progress
+                         ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Row pairs (a < b) and the first stage that proposed each (0 exact, 1 lexical, 2 semantic)."""
+        live = self._live_rows()
+        mask = np.zeros(len(self.ids_), dtype=bool)
+        mask[live] = True
+        stages = [
+            _pairs_within([self.row_[i] for i in members] for members in self.exact_.values() if len(members) > 1),
+            self.bands_.pairs(mask, max_bucket),
+            self._semantic_pairs(live, authors, units, progress) if len(live) > 1 else (np.zeros(0, np.int64),) * 2,
+        ]
+        n = len(self.ids_) + 1
+        code = np.concatenate([a * n + b for a, b in stages])
+        stage = np.concatenate([np.full(len(a), i, dtype=np.int8) for i, (a, _) in enumerate(stages)])
+        order = np.lexsort((stage, code))
+        code, stage = code[order], stage[order]
+        first = np.r_[True, code[1:] != code[:-1]] if len(code) else np.zeros(0, dtype=bool)
+        return code[first] // n, code[first] % n, stage[first]
 
-    def _lexical_pairs(self, max_bucket: int) -> set[tuple[str, str]]:
-        """Pairs sharing an LSH bucket in any band; oversized buckets (boilerplate) are skipped."""
-        pairs: set[tuple[str, str]] = set()
-        for table in self.lsh_.hashtables:
-            for key in table.keys():
-                members = sorted(table.get(key))
-                if 1 < len(members) <= max_bucket:
-                    pairs.update((a, b) for i, a in enumerate(members) for b in members[i + 1 :])
-        return pairs
+    def _columns(self, ra: np.ndarray, rb: np.ndarray, exact: np.ndarray, authors: np.ndarray,
+                 units: np.ndarray, lengths: np.ndarray) -> EvidenceColumns:
+        """The evidence of row pairs as columns: same measures as ``_evidence``."""
+        inter = np.fromiter((len(np.intersect1d(self.shingles_[a], self.shingles_[b], assume_unique=True))
+                             for a, b in zip(ra.tolist(), rb.tolist())), dtype=np.float64, count=len(ra))
+        la, lb = lengths[ra], lengths[rb]
+        union, small = la + lb - inter, np.minimum(la, lb)
+        return EvidenceColumns(
+            exact=exact,
+            jaccard=np.divide(inter, union, out=np.zeros(len(ra)), where=union > 0),
+            containment=np.divide(inter, small, out=np.zeros(len(ra)), where=small > 0),
+            cos_fast=np.einsum("ij,ij->i", self.vectors_[ra], self.vectors_[rb]),
+            same_author=(authors[ra] == authors[rb]) & (authors[ra] >= 0),
+            same_unit=(units[ra] == units[rb]) & (units[ra] >= 0),
+            length_ratio=small / np.maximum(np.maximum(la, lb), 1),
+        )
 
     def find_duplicates(self, progress: Progress = _no_progress, with_passages: bool = False,
                         max_bucket: int = 100) -> list[DuplicateMatch]:
-        """Every pair of indexed documents the rule calls duplicates (each pair once).
+        """Every pair of indexed documents the rule calls duplicates (each pair once, ids a < b).
 
-        Semantic neighbours are verified only when author or unit corroborates them, or when
-        they are nearly identical: the rule never accepts a pair on embedding similarity
-        alone, so the others would be verified for nothing.
+        Candidates: all pairs sharing an exact key, pairs sharing an LSH bucket of at most
+        ``max_bucket`` records (bigger ones are boilerplate), corroborated semantic neighbours.
         """
         self._check()
-        candidates: dict[tuple[str, str], str] = {}
-        for members in self.exact_.values():
-            ms = sorted(members)
-            candidates.update(((a, b), "exact") for i, a in enumerate(ms) for b in ms[i + 1 :])
-        for pair in self._lexical_pairs(max_bucket):
-            candidates.setdefault(pair, "lexical")
-        live = np.array([i for i, x in enumerate(self.ids_) if x is not None])
-        rows = self._neighbour_rows(live)
-        for src, nbrs in zip(progress(live, "semantic candidates", len(live)), rows):
-            a, da = self.ids_[src], self.docs_[self.ids_[src]]
-            for r in nbrs:
-                b = self.ids_[r]
-                if b is None or b == a or (min(a, b), max(a, b)) in candidates:
-                    continue
-                cos = float(self.vectors_[src] @ self.vectors_[r])
-                db = self.docs_[b]
-                if cos >= self.min_cosine and (cos >= 0.95 or _same(da.author, db.author) or _same(da.unit, db.unit)):
-                    candidates[(min(a, b), max(a, b))] = "semantic"
-        return self._decide(candidates, progress, with_passages)
-
-    def _decide(self, candidates: dict[tuple[str, str], str], progress: Progress,
-                with_passages: bool, chunk: int = 50000) -> list[DuplicateMatch]:
-        """Score candidates in chunks, keeping only the duplicates (bounded memory)."""
-        pairs = list(candidates)
-        out = []
-        for start in progress(range(0, len(pairs), chunk), "verifying candidates", (len(pairs) + chunk - 1) // chunk):
-            part = pairs[start : start + chunk]
-            evidence = []
-            for a, b in part:
-                ra = self.row_[a]
-                evidence.append(self._evidence(self.docs_[a], self.keys_[ra], self.shingles_[ra], self.vectors_[ra], b))
-            for (a, b), ev, s in zip(part, evidence, self.rule.score(evidence)):
-                if s >= self.rule.threshold_:
-                    passages = overlapping_passages(self.docs_[a].text, self.docs_[b].text)[: self.max_passages] \
-                        if with_passages else []
-                    out.append(DuplicateMatch(a, b, float(s), True, candidates[(a, b)], ev, passages))
+        docs = [self.docs_[i] if i is not None else None for i in self.ids_]
+        authors = _codes(d.author if d else "" for d in docs)
+        units = _codes(d.unit if d else "" for d in docs)
+        ra, rb, stage = self._candidate_pairs(max_bucket, authors, units, progress)
+        lengths = np.array([len(s) for s in self.shingles_], dtype=np.float64)
+        names = ("exact", "lexical", "semantic")
+        out, chunk = [], 50000
+        steps = range(0, len(ra), chunk)
+        for s in progress(steps, "verifying candidates", len(steps)):
+            a, b = ra[s : s + chunk], rb[s : s + chunk]
+            columns = self._columns(a, b, stage[s : s + chunk] == 0, authors, units, lengths)
+            scores = self.rule.score_columns(columns)
+            for j in np.flatnonzero(scores >= self.rule.threshold_):
+                x, y = sorted((self.ids_[a[j]], self.ids_[b[j]]))
+                passages = overlapping_passages(self.docs_[x].text, self.docs_[y].text)[: self.max_passages] \
+                    if with_passages else []
+                out.append(DuplicateMatch(x, y, float(scores[j]), True, names[stage[s + j]], columns.row(j), passages))
         return out
 
     # ---- persistence ------------------------------------------------------------------------
 
     def save(self, path: str | Path) -> None:
-        """Write the index to a folder; ``load`` rebuilds exactly the same state."""
+        """Write the index to a folder; ``load`` rebuilds exactly the same state.
+
+        Besides documents and vectors, the projection and faiss cells of ``neighbours_`` are
+        saved when the index has them: retraining after a reload could move cells and change
+        answers.
+        """
         self._check()
         path = Path(path)
         path.mkdir(parents=True, exist_ok=True)
-        live = [i for i, x in enumerate(self.ids_) if x is not None]
+        live = self._live_rows()
         docs = [asdict(self.docs_[self.ids_[i]]) for i in live]
         (path / "docs.jsonl").write_text("".join(json.dumps(d, ensure_ascii=False) + "\n" for d in docs), "utf-8")
-        np.save(path / "vectors.npy", self.vectors_[live] if live else self.vectors_)
-        params = {k: getattr(self, k) for k in ("num_perm", "lsh_threshold", "shingle_size",
-                                                 "k_neighbors", "min_cosine", "max_passages")}
-        (path / "index.json").write_text(json.dumps({"params": params, "rule": self.rule.to_dict()}, indent=2))
+        np.save(path / "vectors.npy", self.vectors_[live])
+        params = {k: getattr(self, k) for k in ("num_perm", "lsh_threshold", "shingle_size", "k_neighbors",
+                                                 "min_cosine", "max_passages", "exact_search_limit", "nprobe")}
+        meta = {"params": params, "rule": self.rule.to_dict()}
+        if self.neighbours_ is not None:
+            np.save(path / "projection.npy", self.neighbours_.projection_)
+            np.save(path / "centroids.npy", self.neighbours_.centroids_)
+            meta["neighbours"] = {"trained_on": self.neighbours_.trained_on_}
+        (path / "index.json").write_text(json.dumps(meta, indent=2))
 
     @classmethod
     def load(cls, path: str | Path, embedder) -> NearDuplicateIndex:
@@ -340,4 +433,14 @@ class NearDuplicateIndex:
         docs = [IndexedDoc(**json.loads(line)) for line in (path / "docs.jsonl").read_text("utf-8").splitlines() if line]
         vectors = np.load(path / "vectors.npy")
         index.fit([], embedder)
-        return index.add(docs, vectors=vectors) if docs else index
+        if not docs:
+            return index
+        rows = index._insert(docs, vectors.astype(np.float32), [index._features(d.text) for d in docs])
+        if "neighbours" in meta:
+            index.neighbours_ = CoarseNeighbours(index.nprobe)
+            index.neighbours_.trained_on_ = meta["neighbours"]["trained_on"]
+            index.neighbours_.from_state(np.load(path / "projection.npy"), np.load(path / "centroids.npy"),
+                                         index.vectors_, rows)
+        else:
+            index._refresh_neighbours(rows)
+        return index

@@ -47,6 +47,36 @@ class PairEvidence:
         return [values[n] for n in names]
 
 
+@dataclass
+class EvidenceColumns:
+    """The evidence of many pairs as columns (whole-corpus passes score millions of pairs;
+    building a ``PairEvidence`` each would cost more than the scoring). Same features, same
+    formulas as ``PairEvidence.vector``."""
+
+    exact: np.ndarray
+    jaccard: np.ndarray
+    containment: np.ndarray
+    cos_fast: np.ndarray
+    same_author: np.ndarray
+    same_unit: np.ndarray
+    length_ratio: np.ndarray
+
+    def matrix(self, names: tuple[str, ...]) -> np.ndarray:
+        cos = self.cos_fast.astype(float)
+        values = {
+            "jaccard": self.jaccard, "containment": self.containment, "cos_fast": cos,
+            "same_author": self.same_author.astype(float), "same_unit": self.same_unit.astype(float),
+            "same_author_unit_cos": (self.same_author & self.same_unit).astype(float) * cos,
+            "length_ratio": self.length_ratio, "cos_teacher": np.zeros(len(cos)),
+        }
+        return np.column_stack([values[n] for n in names]) if len(cos) else np.zeros((0, len(names)))
+
+    def row(self, i: int) -> PairEvidence:
+        return PairEvidence(bool(self.exact[i]), float(self.jaccard[i]), float(self.containment[i]),
+                            float(self.cos_fast[i]), bool(self.same_author[i]), bool(self.same_unit[i]),
+                            float(self.length_ratio[i]))
+
+
 class DuplicateRule:
     """Logistic regression over pair evidence with a dev-tuned threshold; exact keys always match."""
 
@@ -99,8 +129,19 @@ class DuplicateRule:
         if not evidence:
             return np.zeros(0)
         X = np.array([e.vector(self.features) for e in evidence])
+        return self.score_matrix(X, np.array([e.exact for e in evidence]))
+
+    def score_columns(self, columns: EvidenceColumns) -> np.ndarray:
+        """``score`` for evidence held as columns."""
+        return self.score_matrix(columns.matrix(self.features), columns.exact)
+
+    def score_matrix(self, X: np.ndarray, exact: np.ndarray) -> np.ndarray:
+        if not hasattr(self, "coef_"):
+            raise NotFittedError("DuplicateRule is not fitted: fit it on labelled pairs or load it")
+        if not len(X):
+            return np.zeros(0)
         s = 1 / (1 + np.exp(-(X @ self.coef_ + self.intercept_)))
-        return np.where([e.exact for e in evidence], 1.0, s)
+        return np.where(exact, 1.0, s)
 
     def decide(self, evidence: list[PairEvidence]) -> np.ndarray:
         return self.score(evidence) >= self.threshold_
