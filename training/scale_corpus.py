@@ -1,9 +1,12 @@
 """A large synthetic export with known duplicate groups, for scale benchmarks and audits.
 
 Distinct initiatives are recombined from the project's records at the clause level: a title
-mixed from three titles of a field, then 4-8 clauses drawn from other records of the same field, with
-numbers changed, so that two distinct rows share vocabulary (like real hard negatives) but
-rarely a whole sentence. Then ``n_groups`` of them get 1-3 resubmissions each, made with the
+mixed from three titles of a field, then 4-8 clauses of the same field, each the first half of
+one clause joined to the second half of another, with numbers changed, so that two distinct
+rows share vocabulary (like real hard negatives) but rarely a whole sentence. (Drawing whole
+clauses, as a first version did, makes each clause recur ~100 times in 200,000 rows, and
+"distinct" rows sharing half their sentences word for word grow with n²: not what a real
+export holds.) Then ``n_groups`` of them get 1-3 resubmissions each, made with the
 edits of ``training.variants`` (the planted duplicate groups).
 """
 
@@ -45,13 +48,21 @@ def mixed_title(field_records: list[Record], rng: random.Random) -> str:
     return " ".join(parts[0][:a] + parts[1][b : 2 * b] + parts[2][2 * c :])
 
 
+def mixed_clause(pool: list[str], rng: random.Random) -> str:
+    """The first half of one clause and the second half of another: ~pool² possible clauses."""
+    head, tail = rng.choice(pool).split(), rng.choice(pool).split()
+    return " ".join(head[: max(2, len(head) // 2)] + tail[max(2, len(tail) // 2):])
+
+
 def distinct_row(n: int, records: list[Record], pools: dict[str, list[str]], rng: random.Random,
                  by_field: dict[str, list[Record]]) -> dict:
     base = rng.choice(records)
-    clauses = [_renumber(rng.choice(pools[base.primary_field]), rng) for _ in range(rng.randint(4, 8))]
+    pool = pools[base.primary_field]
+    clauses = [_renumber(mixed_clause(pool, rng), rng) for _ in range(rng.randint(4, 8))]
     text = ". ".join(", ".join(clauses[i : i + 2]) for i in range(0, len(clauses), 2)) + "."
     donor = rng.choice(records)
-    return {"id": f"r{n:06d}", "title": _renumber(mixed_title(by_field[base.primary_field], rng), rng), "description": text[0].upper() + text[1:],
+    title = _renumber(mixed_title(by_field[base.primary_field], rng), rng)
+    return {"id": f"r{n:06d}", "title": title, "description": text[0].upper() + text[1:],
             "unit": donor.unit, "author": rng.choice(records).author,
             "submitted_at": f"2022-{rng.randint(1, 12):02d}-{rng.randint(1, 28):02d}",
             "field": base.primary_field, "planted_group": ""}
