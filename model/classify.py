@@ -49,7 +49,7 @@ class FieldClassifier(ClassifierMixin, BaseEstimator):
 
     def __init__(
         self, C: float = 32.0, word_ngrams: tuple[int, int] = (1, 2),
-        char_ngrams: tuple[int, int] = (2, 5), embedding_weight: float = 0.5,
+        char_ngrams: tuple[int, int] = (2, 5), embedding_weight: float = 0.25,
         embedder_path: str | None = None, calibration_cv: int = 5, min_precision: float = 0.97,
         min_known_share: float = 0.3, n_explain: int = 5, random_state: int = 0,
     ):

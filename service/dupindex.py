@@ -1,9 +1,10 @@
 """The in-memory duplicate index of the stored initiatives, safe for concurrent requests.
 
-``NearDuplicateIndex.add`` copies the whole vector matrix on every call (``np.vstack``): at
-50,000 records that is ~100 MB per intake. So new records go to a small *recent* index and are
-merged into the *main* one in blocks of ``merge_every``; a query asks both and keeps the best.
-Readers share a lock; a write (add / merge) takes it alone.
+New records go to a small *recent* index and are merged into the *main* one in blocks of
+``merge_every``; a query asks both and keeps the best. (This was written when
+``NearDuplicateIndex.add`` copied the whole vector matrix on every call; it now grows its
+arrays geometrically, so the split matters less, but a merge still keeps the per-intake work
+small and bounded.) Readers share a lock; a write (add / merge) takes it alone.
 """
 
 from __future__ import annotations

@@ -21,7 +21,7 @@ from model.records import Record, read_jsonl
 from training.dataset import DATA, load_all, records_by_split
 from training.evaluate import evaluate_classifier, oof_figures
 
-DEFAULT_PARAMS = {"C": 32.0, "word_ngrams": [1, 2], "char_ngrams": [2, 5], "embedding_weight": 0.5}
+DEFAULT_PARAMS = {"C": 32.0, "word_ngrams": [1, 2], "char_ngrams": [2, 5], "embedding_weight": 0.25}
 
 
 def load_config(path: str | None, overrides: dict) -> dict:
