@@ -24,6 +24,7 @@ import sys
 import tempfile
 import threading
 import time
+from contextlib import closing
 from itertools import count
 from pathlib import Path
 from typing import Callable
@@ -62,8 +63,9 @@ def preload(db_url: str, rows: list[dict]) -> dict:
             "seconds": round(time.perf_counter() - t0, 1)}
 
 
-def start_server(db_url: str, port: int, log_path: Path) -> tuple[subprocess.Popen, float]:
-    env = {**os.environ, "SANGKIEN_DATABASE_URL": db_url, "SANGKIEN_INTAKE_KEYS": KEY}
+def start_server(db_url: str, port: int, log_path: Path,
+                 extra_env: dict[str, str] | None = None) -> tuple[subprocess.Popen, float]:
+    env = {**os.environ, "SANGKIEN_DATABASE_URL": db_url, "SANGKIEN_INTAKE_KEYS": KEY, **(extra_env or {})}
     t0 = time.perf_counter()
     proc = subprocess.Popen([sys.executable, "-m", "service", "--host", "127.0.0.1", "--port", str(port),
                              "--log-level", "warning"], cwd=ROOT, env=env, stdout=log_path.open("wb"),
@@ -82,8 +84,14 @@ def start_server(db_url: str, port: int, log_path: Path) -> tuple[subprocess.Pop
 
 
 def run_phase(base: str, make_request: Callable[[httpx.Client, int], httpx.Response], n: int,
-              concurrency: int, max_seconds: float) -> dict:
-    """``n`` requests (or ``max_seconds``) spread over ``concurrency`` threads."""
+              concurrency: int, max_seconds: float, ok: tuple[int, ...] | None = None,
+              client: Callable[[str], httpx.Client] | None = None) -> dict:
+    """``n`` requests (or ``max_seconds``) spread over ``concurrency`` threads.
+
+    ``ok``: the statuses that count as success (default: any 2xx); ``client``: makes each
+    thread's client (e.g. one signed in); a request may put its own timing in
+    ``response.extensions["timed_seconds"]`` (the workbench times one page of several calls).
+    """
     latencies: list[float] = []
     failures: list[int] = []
     ticket = count()
@@ -91,17 +99,17 @@ def run_phase(base: str, make_request: Callable[[httpx.Client, int], httpx.Respo
     lock = threading.Lock()
 
     def worker() -> None:
-        with httpx.Client(base_url=base, timeout=120) as http:
+        with closing((client or (lambda b: httpx.Client(base_url=b, timeout=120)))(base)) as http:
             while time.perf_counter() < deadline:
                 i = next(ticket)
                 if i >= n:
                     return
                 t = time.perf_counter()
                 r = make_request(http, i)
-                dt = time.perf_counter() - t
+                dt = r.extensions.get("timed_seconds", time.perf_counter() - t)
                 with lock:
                     latencies.append(dt)
-                    if r.status_code >= 300:
+                    if (r.status_code not in ok) if ok else r.status_code >= 300:
                         failures.append(r.status_code)
 
     t0 = time.perf_counter()

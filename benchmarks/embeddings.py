@@ -114,7 +114,6 @@ def main() -> None:
     bulk = (texts * (20000 // len(texts) + 1))[:20000]
 
     results = {}
-    t = time.perf_counter()
     tfidf = TfidfEmbedder().fit([normalize(r.text) for r in train])
     static = StaticEmbedder().fit()
     load_static = time.perf_counter()

@@ -24,7 +24,6 @@ import re
 import sqlite3
 import sys
 import tempfile
-import threading
 import time
 from contextlib import closing
 from itertools import count
@@ -32,39 +31,16 @@ from pathlib import Path
 from typing import Callable
 
 import httpx
-import numpy as np
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from api import free_port, peak_rss_mb, preload  # noqa: E402  (the API benchmark's helpers)
+from api import free_port, peak_rss_mb, preload, run_phase, start_server  # noqa: E402  (the API benchmark's helpers)
 
 REVIEW_KEY = "bench-review-key"
 CSRF = re.compile(r'name="csrf" value="([^"]+)"')
 SEEN = re.compile(r'name="seen" value="([0-9]+)"')
 CHECKED = re.compile(r'name="f" value="([^"]+)"[^>]*checked')
-
-
-def start_server(db_url: str, port: int, log_path: Path):
-    import subprocess
-
-    env = {**os.environ, "SANGKIEN_DATABASE_URL": db_url, "SANGKIEN_REVIEWER_KEYS": REVIEW_KEY,
-           "SANGKIEN_SQLITE_SYNCHRONOUS": "FULL"}
-    t0 = time.perf_counter()
-    proc = subprocess.Popen([sys.executable, "-m", "service", "--host", "127.0.0.1", "--port", str(port),
-                             "--log-level", "warning"], cwd=ROOT, env=env, stdout=log_path.open("wb"),
-                            stderr=subprocess.STDOUT)
-    while time.perf_counter() - t0 < 900:
-        if proc.poll() is not None:
-            raise SystemExit(f"server exited:\n{log_path.read_text()[-3000:]}")
-        try:
-            if httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=5).status_code == 200:
-                return proc, time.perf_counter() - t0
-        except httpx.TransportError:
-            pass
-        time.sleep(0.5)
-    proc.kill()
-    raise SystemExit("server not ready after 900 s")
 
 
 def signed_in_client(base: str) -> httpx.Client:
@@ -75,41 +51,6 @@ def signed_in_client(base: str) -> httpx.Client:
                                            "key": REVIEW_KEY, "next": "/review"}, follow_redirects=True)
     assert r.status_code == 200 and 'id="counts"' in r.text, r.text[:500]
     return http
-
-
-def run_phase(base: str, make_request: Callable[[httpx.Client, int], httpx.Response], n: int,
-              concurrency: int, max_seconds: float, ok: tuple[int, ...] = (200,)) -> dict:
-    latencies: list[float] = []
-    failures: list[int] = []
-    ticket = count()
-    deadline = time.perf_counter() + max_seconds
-    lock = threading.Lock()
-
-    def worker() -> None:
-        with closing(signed_in_client(base)) as http:
-            while time.perf_counter() < deadline:
-                i = next(ticket)
-                if i >= n:
-                    return
-                t = time.perf_counter()
-                r = make_request(http, i)
-                dt = r.extensions.get("timed_seconds", time.perf_counter() - t)
-                with lock:
-                    latencies.append(dt)
-                    if r.status_code not in ok:
-                        failures.append(r.status_code)
-
-    t0 = time.perf_counter()
-    threads = [threading.Thread(target=worker) for _ in range(concurrency)]
-    for th in threads:
-        th.start()
-    for th in threads:
-        th.join()
-    wall = time.perf_counter() - t0
-    ms = np.array(latencies) * 1000
-    return {"concurrency": concurrency, "requests": len(latencies), "errors": len(failures),
-            "p50_ms": round(float(np.percentile(ms, 50)), 1), "p95_ms": round(float(np.percentile(ms, 95)), 1),
-            "p99_ms": round(float(np.percentile(ms, 99)), 1), "requests_per_s": round(len(latencies) / wall, 1)}
 
 
 def queue_sample(db: Path, n: int, seed: int = 7) -> tuple[list[int], list[str], list[str]]:
@@ -174,7 +115,8 @@ def main() -> None:
         ids, fields, units = queue_sample(db, 4 * args.requests)
         summary: dict = {"stored_records": args.stored, "preload": loaded, "sampled_queue_ids": len(ids),
                          "phases": {}, "load_average_before": [round(x, 2) for x in os.getloadavg()]}
-        proc, ready_s = start_server(db_url, free_port(), Path(tmp) / "server.log")
+        proc, ready_s = start_server(db_url, free_port(), Path(tmp) / "server.log",
+                                     {"SANGKIEN_REVIEWER_KEYS": REVIEW_KEY, "SANGKIEN_SQLITE_SYNCHRONOUS": "FULL"})
         base = f"http://127.0.0.1:{proc.args[proc.args.index('--port') + 1]}"
         summary["server_ready_seconds"] = round(ready_s, 1)
         try:
@@ -184,7 +126,7 @@ def main() -> None:
             for name, (make, ok) in phases(ids, fields, units, waiting).items():
                 for conc in (1, 4):
                     n = args.requests if name != "decision_post" else max(10, args.requests // 4)
-                    result = run_phase(base, make, n, conc, args.max_seconds, ok)
+                    result = run_phase(base, make, n, conc, args.max_seconds, ok, signed_in_client)
                     summary["phases"][f"{name}_c{conc}"] = result
                     print(f"  {name} c={conc}: {result}", file=sys.stderr)
             summary["server_peak_rss_mb"] = peak_rss_mb(proc.pid)

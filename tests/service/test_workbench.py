@@ -7,7 +7,7 @@ import re
 import pytest
 
 from api_support import REVIEW, as_payload
-from workbench_support import csrf_of, decision_form, seen_of, sign_in, store
+from workbench_support import csrf_of, decision_form, sign_in, store
 
 ENGLISH = {"title": "Improving warehouse picking with handheld barcode scanners",
            "description": "The logistics team scans every pallet and the stock list updates itself.",
