@@ -24,10 +24,10 @@ import sys
 import tempfile
 import threading
 import time
-from contextlib import closing
+from contextlib import closing, contextmanager
 from itertools import count
 from pathlib import Path
-from typing import Callable
+from typing import Callable, Iterator
 
 import httpx
 import numpy as np
@@ -160,13 +160,44 @@ def peak_rss_mb(pid: int) -> float | None:
     return None
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+def bench_arguments(doc: str, requests: int, requests_help: str) -> argparse.Namespace:
+    """The options every server benchmark takes (this one and ``benchmarks/workbench.py``)."""
+    parser = argparse.ArgumentParser(description=doc.splitlines()[0])
     parser.add_argument("--stored", type=int, default=50_000, help="records in the store")
-    parser.add_argument("--requests", type=int, default=300, help="requests per single-text phase")
+    parser.add_argument("--requests", type=int, default=requests, help=requests_help)
     parser.add_argument("--max-seconds", type=float, default=60, help="time cap per phase")
     parser.add_argument("--db", type=Path, help="keep the preloaded SQLite file here and reuse it next time")
-    args = parser.parse_args()
+    return parser.parse_args()
+
+
+@contextmanager
+def served(db_url: str, tmp: str, summary: dict,
+           extra_env: dict[str, str] | None = None) -> Iterator[str]:
+    """A real server on a free loopback port for the block; its base URL. Records its start-up
+    time, then its peak RSS once the block ran, and always stops it."""
+    proc, ready_s = start_server(db_url, free_port(), Path(tmp) / "server.log", extra_env)
+    summary["server_ready_seconds"] = round(ready_s, 1)
+    try:
+        yield f"http://127.0.0.1:{proc.args[proc.args.index('--port') + 1]}"
+        summary["server_peak_rss_mb"] = peak_rss_mb(proc.pid)
+    finally:
+        proc.kill()
+        proc.wait()
+
+
+def run_phases(summary: dict, base: str, plan: dict[str, tuple[Callable, int, tuple[int, ...] | None]],
+               concurrencies: tuple[int, ...], max_seconds: float, **options) -> None:
+    """Every phase of ``plan`` (name -> request maker, request count, ok statuses) at every
+    concurrency, into ``summary["phases"]``."""
+    for name, (make, n, ok) in plan.items():
+        for conc in concurrencies:
+            result = run_phase(base, make, n, conc, max_seconds, ok, **options)
+            summary["phases"][f"{name}_c{conc}"] = result
+            print(f"  {name} c={conc}: {result}", file=sys.stderr)
+
+
+def main() -> None:
+    args = bench_arguments(__doc__, 300, "requests per single-text phase")
     from training.scale_corpus import build_corpus
 
     rows = build_corpus(args.stored + 6000, max(1, args.stored // 20))
@@ -178,22 +209,12 @@ def main() -> None:
         loaded = {"reused": str(db)} if db.exists() else preload(db_url, stored)
         summary = {"stored_records": args.stored, "preload": loaded, "phases": {},
                    "load_average_before_phases": [round(x, 2) for x in os.getloadavg()]}
-        proc, ready_s = start_server(db_url, free_port(), Path(tmp) / "server.log")
-        port = int(proc.args[proc.args.index("--port") + 1])
-        summary["server_ready_seconds"] = round(ready_s, 1)
-        try:
-            base = f"http://127.0.0.1:{port}"
-            for name, (make, divisor) in phases(texts, fresh).items():
-                for conc in (1, 8):
-                    n = max(10, args.requests // divisor)
-                    summary["phases"][f"{name}_c{conc}"] = run_phase(base, make, n, conc, args.max_seconds)
-                    print(f"  {name} c={conc}: {summary['phases'][f'{name}_c{conc}']}", file=sys.stderr)
+        with served(db_url, tmp, summary) as base:
+            run_phases(summary, base, {name: (make, max(10, args.requests // divisor), None)
+                                       for name, (make, divisor) in phases(texts, fresh).items()},
+                       (1, 8), args.max_seconds)
             summary["stored_after"] = httpx.get(f"{base}/healthz").json()["initiatives"]
-            summary["server_peak_rss_mb"] = peak_rss_mb(proc.pid)
             summary["load_average_after_phases"] = [round(x, 2) for x in os.getloadavg()]
-        finally:
-            proc.kill()
-            proc.wait()
     summary["cpu_count"] = os.cpu_count()
     print(json.dumps(summary, indent=2))
 

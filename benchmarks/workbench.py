@@ -16,7 +16,6 @@ the client's own overhead; at concurrency 1 they are the server time plus loopba
 
 from __future__ import annotations
 
-import argparse
 import json
 import os
 import random
@@ -35,7 +34,7 @@ import httpx
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from api import free_port, peak_rss_mb, preload, run_phase, start_server  # noqa: E402  (the API benchmark's helpers)
+from api import bench_arguments, preload, run_phases, served  # noqa: E402  (the API benchmark's helpers)
 
 REVIEW_KEY = "bench-review-key"
 CSRF = re.compile(r'name="csrf" value="([^"]+)"')
@@ -97,12 +96,7 @@ def phases(ids: list[int], fields: list[str], units: list[str], waiting: int) ->
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--stored", type=int, default=50_000, help="records in the store")
-    parser.add_argument("--requests", type=int, default=200, help="requests per phase")
-    parser.add_argument("--max-seconds", type=float, default=60, help="time cap per phase")
-    parser.add_argument("--db", type=Path, help="keep the preloaded SQLite file here and reuse it next time")
-    args = parser.parse_args()
+    args = bench_arguments(__doc__, 200, "requests per phase")
     from training.scale_corpus import build_corpus
 
     with tempfile.TemporaryDirectory(prefix="sangkien-wb-bench-") as tmp:
@@ -115,25 +109,16 @@ def main() -> None:
         ids, fields, units = queue_sample(db, 4 * args.requests)
         summary: dict = {"stored_records": args.stored, "preload": loaded, "sampled_queue_ids": len(ids),
                          "phases": {}, "load_average_before": [round(x, 2) for x in os.getloadavg()]}
-        proc, ready_s = start_server(db_url, free_port(), Path(tmp) / "server.log",
-                                     {"SANGKIEN_REVIEWER_KEYS": REVIEW_KEY, "SANGKIEN_SQLITE_SYNCHRONOUS": "FULL"})
-        base = f"http://127.0.0.1:{proc.args[proc.args.index('--port') + 1]}"
-        summary["server_ready_seconds"] = round(ready_s, 1)
-        try:
+        env = {"SANGKIEN_REVIEWER_KEYS": REVIEW_KEY, "SANGKIEN_SQLITE_SYNCHRONOUS": "FULL"}
+        with served(db_url, tmp, summary, env) as base:
             with closing(signed_in_client(base)) as http:
                 waiting = int(re.search(r'data-waiting="(\d+)"', http.get("/review").text).group(1))
             summary["waiting_in_queue"] = waiting
-            for name, (make, ok) in phases(ids, fields, units, waiting).items():
-                for conc in (1, 4):
-                    n = args.requests if name != "decision_post" else max(10, args.requests // 4)
-                    result = run_phase(base, make, n, conc, args.max_seconds, ok, signed_in_client)
-                    summary["phases"][f"{name}_c{conc}"] = result
-                    print(f"  {name} c={conc}: {result}", file=sys.stderr)
-            summary["server_peak_rss_mb"] = peak_rss_mb(proc.pid)
+            run_phases(summary, base, {
+                name: (make, args.requests if name != "decision_post" else max(10, args.requests // 4), ok)
+                for name, (make, ok) in phases(ids, fields, units, waiting).items()},
+                (1, 4), args.max_seconds, client=signed_in_client)
             summary["load_average_after"] = [round(x, 2) for x in os.getloadavg()]
-        finally:
-            proc.kill()
-            proc.wait()
     summary["cpu_count"] = os.cpu_count()
     print(json.dumps(summary, indent=2))
 
