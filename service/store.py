@@ -148,6 +148,11 @@ class Feedback:
     note: str | None
 
 
+def carries_field(code: str):
+    """Records whose current fields include ``code`` (the API list and the workbench queue)."""
+    return InitiativeRow.id.in_(select(FieldRow.initiative_id).where(FieldRow.field == code))
+
+
 @dataclass(frozen=True)
 class ListFilter:
     field: str | None = None
@@ -265,7 +270,7 @@ class Store:
     def _filtered(self, f: ListFilter):
         q = select(InitiativeRow)
         if f.field is not None:
-            q = q.where(InitiativeRow.id.in_(select(FieldRow.initiative_id).where(FieldRow.field == f.field)))
+            q = q.where(carries_field(f.field))
         if f.unit is not None:
             q = q.where(InitiativeRow.unit == f.unit)
         if f.needs_review is not None:
@@ -491,7 +496,7 @@ def _queue(f: QueueFilter):
     q = select(InitiativeRow).where(InitiativeRow.reviewed.is_(False),
                                     or_(InitiativeRow.needs_review.is_(True), InitiativeRow.id.in_(_flagged_ids())))
     if f.field is not None:
-        q = q.where(InitiativeRow.id.in_(select(FieldRow.initiative_id).where(FieldRow.field == f.field)))
+        q = q.where(carries_field(f.field))
     if f.unit is not None:
         q = q.where(InitiativeRow.unit.contains(f.unit, autoescape=True))
     day = func.substr(func.coalesce(func.nullif(InitiativeRow.submitted_at, ""), InitiativeRow.created_at), 1, 10)
