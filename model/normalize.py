@@ -176,7 +176,7 @@ def segment(text: str) -> str:
     """Join multi-syllable words with "_" (underthesea's CRF word segmentation), cached.
 
     Same words as ``underthesea.word_tokenize(text, format="text")``, computed by
-    ``model.wordseg`` ~2.5× faster. Still the slowest step of the pipeline, so results are
+    ``model.wordseg`` ~3× faster. Still the slowest step of the pipeline, so results are
     memoised on the exact text; callers should pass normalised text so equal texts share one
     cache entry.
 
