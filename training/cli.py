@@ -28,15 +28,17 @@ def cmd_build_data(args: argparse.Namespace) -> int:
 
 
 def cmd_validate_data(args: argparse.Namespace) -> int:
-    from training.dataset import load_all, load_pairs, load_splits
+    from training.dataset import check_readings, load_all, load_pairs, load_readings, load_splits
 
     taxonomy, records = load_all(Path(args.data))
+    readings = load_readings(Path(args.data))
+    check_readings(records, readings, taxonomy.codes)
     splits = load_splits(Path(args.data))
     missing = [r.id for r in records if r.id not in splits]
     if missing:
         raise SangkienError(f"records without a split: {missing[:5]}; run `sangkien build-data`")
-    print(f"ok: {len(records)} records, {len(taxonomy.codes)} fields, "
-          f"{len(load_pairs(Path(args.data)))} pairs")
+    print(f"ok: {len(records)} records ({len(readings)} read twice), {len(taxonomy.codes)} "
+          f"fields, {len(load_pairs(Path(args.data)))} pairs")
     return 0
 
 

@@ -250,3 +250,37 @@ def records_by_split(data_dir: Path = DATA) -> dict[str, list[Record]]:
 
 def as_dict(record: Record) -> dict:
     return {k: v for k, v in asdict(record).items() if k != "extra"}
+
+
+def load_readings(data_dir: Path = DATA) -> dict[str, dict]:
+    """Two independent readings of each record's fields and, where they differ, the
+    adjudicated result (``readings.jsonl``); empty when the file is absent."""
+    path = data_dir / "readings.jsonl"
+    return {raw["id"]: raw for _, raw in read_jsonl(path)} if path.exists() else {}
+
+
+def readings_result(row: dict) -> list[str] | None:
+    """The fields a record carries after its readings: the adjudicated list where there is one
+    (readers disagreed, or a rewrite pair had to agree), else the list both readers gave."""
+    if row.get("adjudicated"):
+        return list(row["adjudicated"])
+    return list(row["writer"]) if row["writer"] == row["second"] else None
+
+
+def check_readings(records: list[Record], readings: dict[str, dict], codes: tuple[str, ...]) -> None:
+    """Every reading names a record and known fields, and each record's fields are its
+    readings' result."""
+    by_id = {r.id: r for r in records}
+    for rid, row in readings.items():
+        if rid not in by_id:
+            raise DataError(f"readings.jsonl: {rid!r} is not a record in data/records")
+        for key in ("writer", "second", "adjudicated"):
+            if any(code not in codes for code in row.get(key) or ()):
+                raise DataError(f"readings.jsonl: {rid}: {key} {row[key]} has a field not in {codes}")
+        final = readings_result(row)
+        if final is None:
+            raise DataError(f"readings.jsonl: {rid}: the two readings differ and there is no "
+                            "'adjudicated' list; add the adjudicator's decision")
+        if list(by_id[rid].fields) != list(final):
+            raise DataError(f"record {rid}: fields {list(by_id[rid].fields)} but its readings "
+                            f"settle on {final}; update the record or the reading")

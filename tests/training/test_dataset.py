@@ -4,7 +4,10 @@ from collections import Counter
 import pytest
 
 from model.normalize import normalize
-from training.dataset import load_all, load_copies, load_pairs, load_splits
+from model.errors import DataError
+from model.records import Record
+from training.dataset import (check_readings, load_all, load_copies, load_pairs, load_readings,
+                              load_splits, readings_result)
 from training.variants import TEXT_EDITS, reorder, sentences, truncate
 
 
@@ -77,3 +80,50 @@ def test_reorder_and_truncate_keep_the_sentences():
     shuffled = reorder(text, random.Random(1))
     assert shuffled != text and sorted(sentences(shuffled)) == sorted(sentences(text))
     assert sentences(truncate(text, random.Random(1))) == sentences(text)[:-1]
+
+
+CODES = ("education", "health", "technology")
+
+
+def _record(fields: tuple[str, ...]) -> Record:
+    return Record(id="r1", title="Sáng kiến", description="", fields=fields)
+
+
+@pytest.mark.parametrize("row, fields, problem", [
+    ({"id": "r1", "writer": ["health"], "second": ["health"]}, ("health",), None),
+    ({"id": "r1", "writer": ["health"], "second": ["education"], "adjudicated": ["education"]},
+     ("education",), None),
+    ({"id": "r1", "writer": ["health"], "second": ["health"], "adjudicated": ["education"]},
+     ("education",), None),
+    ({"id": "r1", "writer": ["health"], "second": ["education"]}, ("health",), "no 'adjudicated'"),
+    ({"id": "r1", "writer": ["health"], "second": ["health"]}, ("education",), "settle on"),
+    ({"id": "r1", "writer": ["health", "technology"], "second": ["technology", "health"],
+      "adjudicated": ["technology", "health"]}, ("health", "technology"), "settle on"),
+    ({"id": "r1", "writer": ["health"], "second": ["covid"], "adjudicated": ["health"]},
+     ("health",), "not in"),
+    ({"id": "zz", "writer": ["health"], "second": ["health"]}, ("health",), "not a record"),
+])
+def test_check_readings(row, fields, problem):
+    readings = {row["id"]: row}
+    if problem is None:
+        check_readings([_record(fields)], readings, CODES)
+        assert readings_result(row) == list(fields)
+    else:
+        with pytest.raises(DataError, match=problem):
+            check_readings([_record(fields)], readings, CODES)
+
+
+def test_every_record_was_read_twice_and_carries_the_readings_result(data):
+    records = data[0]
+    taxonomy, _ = load_all()
+    readings = load_readings()
+    assert set(readings) == {r.id for r in records}
+    check_readings(records, readings, taxonomy.codes)
+
+
+def test_rewrites_carry_the_fields_of_the_initiative_they_resubmit(data):
+    records = data[0]
+    by_id = {r.id: r for r in records}
+    for r in records:
+        if r.rewrite_of:
+            assert r.fields == by_id[r.rewrite_of].fields, (r.id, r.rewrite_of)
