@@ -16,7 +16,7 @@ from model.classify import FieldClassifier
 from model.normalize import normalize
 from training.dataset import load_all, records_by_split
 from training.evaluate import oof_figures
-from training.train import DEFAULT_PARAMS
+from training.train import DEFAULT_PARAMS, group_list
 
 GRID = [
     {"embedding_weight": 0.5, "C": 32.0},
@@ -36,7 +36,8 @@ def main() -> None:
         params = {**DEFAULT_PARAMS, **change}
         params = {k: tuple(v) if isinstance(v, list) else v for k, v in params.items()}
         t = time.perf_counter()
-        clf = FieldClassifier(**params).fit(texts, labels, classes=list(taxonomy.codes))
+        clf = FieldClassifier(**params).fit(texts, labels, classes=list(taxonomy.codes),
+                                            groups=group_list(train))
         print(json.dumps({**change, **oof_figures(clf), "fit_s": round(time.perf_counter() - t, 1)}),
               flush=True)
 

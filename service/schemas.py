@@ -212,7 +212,8 @@ class TagsOut(BaseModel):
     review_reason: str | None = Field(
         description="empty, no_content, not_vietnamese, unknown_vocabulary, low_confidence", examples=[None])
     review_message: str | None = None
-    confidence: float = Field(description="the least certain in/out decision of the label set")
+    confidence: float = Field(description="estimated probability that the whole label set is right; "
+                                          "below the model's acceptance level the text needs review")
     explanations: dict[str, list[str]] = Field(description="phrases that pushed the text to each label",
                                                examples=[{"technology": ["mã QR", "Google Sheets"]}])
     model_version: str

@@ -24,12 +24,14 @@ def static_embedder():
 
 @pytest.fixture(scope="session")
 def trained_classifier(splits, taxonomy):
-    """The default classifier recipe, with 3 calibration folds to keep the suite quick."""
+    """The default classifier recipe, as `sangkien train` fits it."""
     from model.classify import FieldClassifier
+    from training.train import group_list
 
     train = splits["train"] + splits["dev"]
-    return FieldClassifier(calibration_cv=3).fit(
-        [normalize(r.text) for r in train], [list(r.fields) for r in train], classes=list(taxonomy.codes)
+    return FieldClassifier().fit(
+        [normalize(r.text) for r in train], [list(r.fields) for r in train],
+        classes=list(taxonomy.codes), groups=group_list(train),
     )
 
 

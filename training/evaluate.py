@@ -78,7 +78,7 @@ def oof_figures(clf: FieldClassifier) -> dict:
     """Macro-F1, ECE and acceptance on the out-of-fold predictions kept from ``fit``."""
     P, Y = clf.oof_proba_, clf.oof_labels_
     labels = clf._label_matrix(P)
-    accepted = clf._confidence(P, labels) >= clf.accept_level_
+    accepted = clf.oof_confidence_ >= clf.accept_level_
     return {
         "macro_f1": round(float(f1_score(Y, labels, average="macro", zero_division=0)), 4),
         "ece": round(expected_calibration_error(P, Y), 4),

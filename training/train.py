@@ -18,7 +18,7 @@ from model.classify import FieldClassifier
 from model.errors import DataError
 from model.normalize import normalize
 from model.records import Record, read_jsonl
-from training.dataset import DATA, load_all, records_by_split
+from training.dataset import DATA, idea_groups, load_all, records_by_split
 from training.evaluate import evaluate_classifier, oof_figures
 
 DEFAULT_PARAMS = {"C": 32.0, "word_ngrams": [1, 2], "char_ngrams": [2, 5], "embedding_weight": 0.25}
@@ -55,6 +55,12 @@ def load_feedback(path: str | None, codes: tuple[str, ...]) -> list[Record]:
     return out
 
 
+def group_list(records: list[Record]) -> list[str]:
+    """One idea id per record, so a resubmission never sits in another fold than its original."""
+    groups = idea_groups(records)
+    return [groups[r.id] for r in records]
+
+
 def data_hash(records: list[Record]) -> str:
     h = hashlib.sha256()
     for r in sorted(records, key=lambda r: r.id):
@@ -73,7 +79,7 @@ def train(out_dir: Path, params: dict, feedback_path: str | None = None,
     train_set = splits["train"] + splits["dev"] + feedback
     clf = FieldClassifier(**params).fit(
         [normalize(r.text) for r in train_set], [list(r.fields) for r in train_set],
-        classes=list(taxonomy.codes),
+        classes=list(taxonomy.codes), groups=group_list(train_set),
     )
     fit_s = time.perf_counter() - t0
     metrics = {"test": evaluate_classifier(clf, splits["test"]),

@@ -1,10 +1,12 @@
+import dataclasses
+
 import numpy as np
 import pytest
 
 from model.artifact import load_artifact, save_artifact
 from model.classify import FieldClassifier, surface_form
 from model.errors import NotFittedError
-from model.normalize import normalize
+from model.normalize import fold_diacritics, normalize
 from training.evaluate import evaluate_classifier
 
 
@@ -21,6 +23,31 @@ def test_fit_learns_the_taxonomy_and_thresholds(trained_classifier, taxonomy):
     assert 0.5 <= clf.accept_level_ <= 1.0
 
 
+def test_set_confidence_is_learned_and_the_acceptance_level_holds_out_of_fold(trained_classifier):
+    clf = trained_classifier
+    assert clf.set_model_ is not None
+    P, Y = clf.oof_proba_, clf.oof_labels_.astype(bool)
+    labels = clf._label_matrix(P)
+    accepted = clf.oof_confidence_ >= clf.accept_level_
+    assert 0 < accepted.mean() < 1
+    precision = (labels[accepted] & Y[accepted]).sum() / labels[accepted].sum()
+    assert precision >= clf.min_precision
+    # the learned confidence ranks right sets above wrong ones
+    exact = (labels == Y).all(axis=1)
+    assert clf.oof_confidence_[exact].mean() > clf.oof_confidence_[~exact].mean() + 0.1
+
+
+def test_set_confidence_falls_back_to_the_weakest_decision_without_wrong_sets():
+    clf = FieldClassifier()
+    clf.thresholds_ = np.array([0.5, 0.5])
+    P = np.array([[0.9, 0.2], [0.6, 0.7]])
+    labels = clf._label_matrix(P)
+    Y = labels.astype(int)  # every set right: nothing to learn from
+    clf.set_model_ = clf._fit_set_model(P, labels, np.array([10.0, 12.0]), Y)
+    assert clf.set_model_ is None
+    assert np.allclose(clf._set_confidence(P, labels, np.array([10.0, 12.0])), [0.8, 0.6])
+
+
 def test_prediction_shape_and_consistency(trained_classifier, splits):
     texts = [normalize(r.text) for r in splits["test"][:20]]
     for pred in trained_classifier.predict(texts):
@@ -29,6 +56,9 @@ def test_prediction_shape_and_consistency(trained_classifier, splits):
         assert pred.labels and pred.primary == pred.labels[0]
         assert pred.probabilities[pred.primary] == max(pred.probabilities.values())
         assert pred.needs_review == (pred.review_reason is not None)
+        assert 0.0 <= pred.confidence <= 1.0
+        if pred.review_reason is None:
+            assert pred.confidence >= trained_classifier.accept_level_
 
 
 def test_explanations_quote_the_text_as_written(trained_classifier):
@@ -66,10 +96,31 @@ def test_held_out_quality_beats_a_floor(trained_classifier, splits):
     assert m["accepted_tag_precision"] is None or m["accepted_tag_precision"] >= 0.9
 
 
-def test_compiled_probabilities_equal_the_sklearn_ensemble(trained_classifier, splits):
+def test_training_adds_each_accented_text_typed_without_tone_marks_in_its_group():
+    texts = ["Cải tiến máy dập", "Cai tien quy trinh"]
+    Y = np.array([[1, 0], [0, 1]])
+    all_texts, all_Y, groups = FieldClassifier()._augment(texts, Y, ["g1", "g2"])
+    assert all_texts == texts + ["Cai tien may dap"]  # the unaccented text has no second copy
+    assert all_Y.tolist() == [[1, 0], [0, 1], [1, 0]] and groups == ["g1", "g2", "g1"]
+    assert FieldClassifier(fold_augment=False)._augment(texts, Y, ["g1", "g2"])[0] == texts
+
+
+def test_texts_typed_without_tone_marks_are_read_nearly_as_well(trained_classifier, splits):
+    records = splits["test"]
+    folded = [dataclasses.replace(r, title=fold_diacritics(r.title), description=fold_diacritics(r.description))
+              for r in records]
+    accented, plain = evaluate_classifier(trained_classifier, records), evaluate_classifier(trained_classifier, folded)
+    assert plain["macro_f1"] >= accented["macro_f1"] - 0.08
+    assert plain["accepted_tag_precision"] >= 0.9
+
+
+def test_compiled_probabilities_equal_the_sklearn_estimator(trained_classifier, splits):
     texts = [normalize(r.text) for r in splits["test"][:10]]
-    X = trained_classifier.features_.transform(texts)
-    assert np.allclose(trained_classifier.model_.predict_proba(X), trained_classifier.predict_proba(texts))
+    clf = trained_classifier
+    X = clf.features_.transform(texts)
+    per_model = [clf._calibrate(m.decision_function(X)) for m in clf.models_]
+    assert len(per_model) == clf.cv
+    assert np.allclose(np.mean(per_model, axis=0), clf.predict_proba(texts))
 
 
 def test_artifact_round_trip_gives_identical_predictions(trained_classifier, tmp_path, taxonomy):
