@@ -280,9 +280,19 @@ class FieldClassifier(ClassifierMixin, BaseEstimator):
             if contrib[k] <= 0 or len(phrases) >= self.n_explain:
                 break
             phrase = surface_form(text, self.word_names_[cols[k]])
-            if phrase and not any(phrase.lower() in p.lower() for p in phrases):
+            if phrase and not any(_overlaps(phrase, p) for p in phrases):
                 phrases.append(phrase)
         return phrases
+
+
+def _overlaps(a: str, b: str) -> bool:
+    """One phrase inside the other ("phần mềm" and "phần mềm quản lý"): a reviewer reads it once.
+
+    >>> _overlaps("phần mềm", "Phần mềm quản lý"), _overlaps("bệnh viện", "phần mềm")
+    (True, False)
+    """
+    a, b = a.lower(), b.lower()
+    return a in b or b in a
 
 
 def _word_counts(texts: list[str]) -> np.ndarray:

@@ -68,6 +68,8 @@ def test_explanations_quote_the_text_as_written(trained_classifier):
     for phrases in pred.explanations.values():
         for phrase in phrases:
             assert phrase in text  # original spelling and case, not the lowercase feature
+        lowered = [p.lower() for p in phrases]
+        assert not any(a != b and a in b for a in lowered for b in lowered)  # each said once
 
 
 def test_bulk_predictions_without_explanations_are_otherwise_the_same(trained_classifier, splits):
