@@ -96,9 +96,11 @@ class FieldClassifier(ClassifierMixin, BaseEstimator):
         self.calibration_ = self._fit_calibration(decisions, Y)
         P = self._calibrate(decisions)
         self.thresholds_ = self._tune_thresholds(P, Y)
-        labels, n_words = self._label_matrix(P), _word_counts(texts)
-        self.set_model_ = self._fit_set_model(P, labels, n_words, Y)
-        self.oof_confidence_ = self._oof_set_confidence(P, labels, n_words, Y, groups)
+        labels = self._label_matrix(P)
+        features = self._set_features(P, labels, _word_counts(texts))
+        exact = (labels == Y.astype(bool)).all(axis=1)
+        self.set_model_ = self._fit_set_model(features, exact)
+        self.oof_confidence_ = self._oof_set_confidence(features, exact, groups, P, labels)
         self.accept_level_ = self._tune_acceptance(self.oof_confidence_, labels, Y)
         self.oof_proba_, self.oof_labels_ = P, Y
         self._compile()
@@ -186,25 +188,24 @@ class FieldClassifier(ClassifierMixin, BaseEstimator):
     def _set_estimator(self) -> LogisticRegression:
         return LogisticRegression(C=1.0, max_iter=2000)
 
-    def _fit_set_model(self, P: np.ndarray, labels: np.ndarray, n_words: np.ndarray,
-                       Y: np.ndarray) -> LogisticRegression | None:
+    def _fit_set_model(self, features: np.ndarray, exact: np.ndarray) -> LogisticRegression | None:
         """P(whole label set right); None when the training sets are all right or all wrong
         (tiny data), and the weakest in/out decision stands in for it."""
-        exact = (labels == Y.astype(bool)).all(axis=1)
         if exact.all() or not exact.any():
             return None
-        return self._set_estimator().fit(self._set_features(P, labels, n_words), exact)
+        return self._set_estimator().fit(features, exact)
 
-    def _oof_set_confidence(self, P: np.ndarray, labels: np.ndarray, n_words: np.ndarray,
-                            Y: np.ndarray, groups: list[str]) -> np.ndarray:
+    def _oof_set_confidence(self, features: np.ndarray, exact: np.ndarray, groups: list[str],
+                            P: np.ndarray, labels: np.ndarray) -> np.ndarray:
         """Set confidence for the training texts from a model that did not see them, so the
         acceptance level is not tuned on the set model's own training fit."""
-        exact = (labels == Y.astype(bool)).all(axis=1)
-        if self.set_model_ is None or min(exact.sum(), (~exact).sum()) < 5:
-            return self._set_confidence(P, labels, n_words)
+        if self.set_model_ is None:
+            return _weakest_decision(P, labels)
+        if min(exact.sum(), (~exact).sum()) < 5:
+            return self.set_model_.predict_proba(features)[:, 1]
         cv = StratifiedGroupKFold(self.cv, shuffle=True, random_state=self.random_state)
-        return cross_val_predict(self._set_estimator(), self._set_features(P, labels, n_words),
-                                 exact, cv=cv, groups=groups, method="predict_proba")[:, 1]
+        return cross_val_predict(self._set_estimator(), features, exact, cv=cv, groups=groups,
+                                 method="predict_proba")[:, 1]
 
     def _tune_acceptance(self, conf: np.ndarray, labels: np.ndarray, Y: np.ndarray) -> float:
         """Lowest confidence level whose auto-accepted tags reach ``min_precision``."""
@@ -234,8 +235,8 @@ class FieldClassifier(ClassifierMixin, BaseEstimator):
 
     def _set_confidence(self, P: np.ndarray, labels: np.ndarray, n_words: np.ndarray) -> np.ndarray:
         """How sure the model is that the whole label set is right."""
-        if getattr(self, "set_model_", None) is None:
-            return np.where(labels, P, 1 - P).min(axis=1)
+        if self.set_model_ is None:
+            return _weakest_decision(P, labels)
         return self.set_model_.predict_proba(self._set_features(P, labels, n_words))[:, 1]
 
     def predict(self, texts: list[str], explain: bool = True) -> list[FieldPrediction]:
@@ -293,6 +294,11 @@ def _overlaps(a: str, b: str) -> bool:
     """
     a, b = a.lower(), b.lower()
     return a in b or b in a
+
+
+def _weakest_decision(P: np.ndarray, labels: np.ndarray) -> np.ndarray:
+    """The least certain in/out decision of each label set: the confidence without a set model."""
+    return np.where(labels, P, 1 - P).min(axis=1)
 
 
 def _word_counts(texts: list[str]) -> np.ndarray:

@@ -42,8 +42,8 @@ def test_set_confidence_falls_back_to_the_weakest_decision_without_wrong_sets():
     clf.thresholds_ = np.array([0.5, 0.5])
     P = np.array([[0.9, 0.2], [0.6, 0.7]])
     labels = clf._label_matrix(P)
-    Y = labels.astype(int)  # every set right: nothing to learn from
-    clf.set_model_ = clf._fit_set_model(P, labels, np.array([10.0, 12.0]), Y)
+    exact = np.array([True, True])  # every set right: nothing to learn from
+    clf.set_model_ = clf._fit_set_model(clf._set_features(P, labels, np.array([10.0, 12.0])), exact)
     assert clf.set_model_ is None
     assert np.allclose(clf._set_confidence(P, labels, np.array([10.0, 12.0])), [0.8, 0.6])
 

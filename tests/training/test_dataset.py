@@ -113,9 +113,8 @@ def test_check_readings(row, fields, problem):
             check_readings([_record(fields)], readings, CODES)
 
 
-def test_every_record_was_read_twice_and_carries_the_readings_result(data):
+def test_every_record_was_read_twice_and_carries_the_readings_result(data, taxonomy):
     records = data[0]
-    taxonomy, _ = load_all()
     readings = load_readings()
     assert set(readings) == {r.id for r in records}
     check_readings(records, readings, taxonomy.codes)
