@@ -24,6 +24,7 @@ GRID = [
     {"embedding_weight": 1.0, "C": 32.0},
     {"embedding_weight": 0.5, "C": 16.0},
     {"embedding_weight": 0.0, "C": 32.0},
+    {"fold_augment": False},
 ]
 
 
