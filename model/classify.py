@@ -280,6 +280,8 @@ class FieldClassifier(ClassifierMixin, BaseEstimator):
         for k in np.argsort(-contrib):
             if contrib[k] <= 0 or len(phrases) >= self.n_explain:
                 break
+            if only_function_words(self.word_names_[cols[k]]):
+                continue
             phrase = surface_form(text, self.word_names_[cols[k]])
             if phrase and not any(_overlaps(phrase, p) for p in phrases):
                 phrases.append(phrase)
@@ -294,6 +296,24 @@ def _overlaps(a: str, b: str) -> bool:
     """
     a, b = a.lower(), b.lower()
     return a in b or b in a
+
+
+@lru_cache(maxsize=1)
+def _function_words() -> frozenset[str]:
+    """underthesea's Vietnamese stopword list, in the word n-grams' spelling ("tuy_nhiên")."""
+    from underthesea.datasets.stopwords import words  # reads one 52-line file
+
+    return frozenset(w.strip().lower().replace(" ", "_") for w in words if w.strip())
+
+
+def only_function_words(feature: str) -> bool:
+    """A phrase of stopwords only ("tại", "của các") says nothing to a reviewer about a field,
+    even when its weight happens to be positive.
+
+    >>> only_function_words("tại"), only_function_words("tại bệnh_viện")
+    (True, False)
+    """
+    return all(token in _function_words() for token in feature.split())
 
 
 def _weakest_decision(P: np.ndarray, labels: np.ndarray) -> np.ndarray:

@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 from model.artifact import load_artifact, save_artifact
-from model.classify import FieldClassifier, surface_form
+from model.classify import FieldClassifier, only_function_words, surface_form
 from model.errors import NotFittedError
 from model.normalize import fold_diacritics, normalize
 from training.evaluate import evaluate_classifier
@@ -70,6 +70,15 @@ def test_explanations_quote_the_text_as_written(trained_classifier):
             assert phrase in text  # original spelling and case, not the lowercase feature
         lowered = [p.lower() for p in phrases]
         assert not any(a != b and a in b for a in lowered for b in lowered)  # each said once
+
+
+def test_explanations_never_consist_of_function_words_only(trained_classifier, splits):
+    texts = [normalize(r.text) for r in splits["test"][:40]]
+    for pred in trained_classifier.predict(texts):
+        for phrases in pred.explanations.values():
+            for phrase in phrases:
+                # one phrase = one feature; "ra vào" (a word: checkpoints) is not "ra" + "vào"
+                assert not only_function_words(phrase.lower().replace(" ", "_")), phrase
 
 
 def test_bulk_predictions_without_explanations_are_otherwise_the_same(trained_classifier, splits):
@@ -145,3 +154,15 @@ def test_missing_artifact_says_how_to_train(tmp_path):
 ])
 def test_surface_form(text, feature, expected):
     assert surface_form(text, feature) == expected
+
+
+@pytest.mark.parametrize("feature, expected", [
+    ("tại", True),
+    ("của các", True),
+    ("tuy_nhiên", True),
+    ("tại bệnh_viện", False),
+    ("bệnh_viện", False),
+    ("chuyển_đổi số", False),
+])
+def test_only_function_words(feature, expected):
+    assert only_function_words(feature) is expected
