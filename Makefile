@@ -6,6 +6,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-$(shell cat pyproject.toml | sha1sum | cut -c1-12)
 ARTIFACTS := artifacts
 CLASSIFIER := $(ARTIFACTS)/classifier/model.joblib
+EMBEDDER := model/assets/static-e5-vi/model.safetensors
 DEDUP_RULE := $(ARTIFACTS)/dedup/rule.json
 HOST ?= 127.0.0.1
 PORT ?= 8000
@@ -23,10 +24,10 @@ $(STAMP): pyproject.toml
 
 install: $(STAMP)
 
-$(CLASSIFIER): $(STAMP) data/records/*.jsonl data/splits.csv model/classify.py model/features.py
+$(CLASSIFIER): $(STAMP) $(EMBEDDER) data/records/*.jsonl data/splits.csv model/classify.py model/features.py
 	$(BIN)/sangkien train --out $(ARTIFACTS)/classifier
 
-$(DEDUP_RULE): $(STAMP) data/pairs.jsonl data/copies.jsonl model/dedup/rule.py
+$(DEDUP_RULE): $(STAMP) $(EMBEDDER) data/pairs.jsonl data/copies.jsonl model/dedup/rule.py
 	$(BIN)/sangkien train-dedup --out $(ARTIFACTS)/dedup
 
 models: $(CLASSIFIER) $(DEDUP_RULE)

@@ -5,9 +5,9 @@ strings in Rust, handing them to Python and back to the tagger. Every one of tho
 reads a window of at most three syllables, so this module looks each window up once in tables
 of the model's weights (grouped per window, built at load time) and runs the Viterbi search
 itself: the same weights (read from underthesea's model file with python-crfsuite), the same
-features, the same tokeniser, hence the same words. On the project's texts (~137 syllables)
-that is 789 texts/s instead of 242, 3.3× (``benchmarks/segmentation.py``). A test checks the
-output is identical to ``word_tokenize`` on every text of the project's data.
+features, the same tokeniser, hence the same words. On the project's texts (~140 syllables)
+that is 3.1-3.3x faster: 843 texts/s instead of 271 (``benchmarks/segmentation.py``). A test
+checks the output is identical to ``word_tokenize`` on every text of the project's data.
 """
 
 from __future__ import annotations
