@@ -31,7 +31,7 @@ from model.normalize import fold_diacritics, normalize, segment
 from model.taxonomy import Taxonomy
 from training.dataset import load_all, load_readings, records_by_split
 from training.evaluate import evaluate_classifier
-from training.train import DEFAULT_PARAMS, group_list
+from training.train import group_list, load_config
 
 
 def keyword_rules(taxonomy: Taxonomy, texts: list[str]) -> list[list[str]]:
@@ -86,7 +86,8 @@ def main() -> None:
     splits = records_by_split()
     train = splits["train"] + splits["dev"]
     texts, labels = [normalize(r.text) for r in train], [list(r.fields) for r in train]
-    base = {**DEFAULT_PARAMS, "word_ngrams": (1, 2), "char_ngrams": (2, 5)}
+    groups = group_list(train)
+    base = load_config(None, {})  # the default, as `sangkien train` fits it
     variants = {
         "tfidf_logreg": {**base, "embedding_weight": 0.0},
         "embeddings_logreg": {**base, "word_ngrams": None, "char_ngrams": None, "embedding_weight": 1.0},
@@ -97,8 +98,7 @@ def main() -> None:
     print("keyword_rules", json.dumps(results["keyword_rules"]), flush=True)
     for name, params in variants.items():
         t = time.perf_counter()
-        clf = FieldClassifier(**params).fit(texts, labels, classes=list(taxonomy.codes),
-                                            groups=group_list(train))
+        clf = FieldClassifier(**params).fit(texts, labels, classes=list(taxonomy.codes), groups=groups)
         fit_s = time.perf_counter() - t
         m = evaluate_classifier(clf, splits["test"])
         results[name] = {k: m[k] for k in ("macro_f1", "micro_f1", "primary_accuracy", "ece",

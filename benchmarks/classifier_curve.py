@@ -22,10 +22,10 @@ from model.classify import FieldClassifier
 from model.normalize import normalize
 from training.dataset import load_all, records_by_split
 from training.evaluate import evaluate_classifier, oof_figures
-from training.train import DEFAULT_PARAMS, group_list
+from training.train import group_list, load_config
 
 
-def subset_by_idea(records: list, groups: list[str], fraction: float, seed: int) -> list[int]:
+def subset_by_idea(groups: list[str], fraction: float, seed: int) -> list[int]:
     """Indices of the records whose idea falls in a random ``fraction`` of the ideas."""
     ideas = sorted(set(groups))
     rng = np.random.default_rng(seed)
@@ -33,14 +33,13 @@ def subset_by_idea(records: list, groups: list[str], fraction: float, seed: int)
     return [i for i, g in enumerate(groups) if g in keep]
 
 
-def one_point(train: list, groups: list[str], test: list, classes: list[str], fraction: float,
-              seed: int) -> dict:
-    rows = subset_by_idea(train, groups, fraction, seed)
-    params = {k: tuple(v) if isinstance(v, list) else v for k, v in DEFAULT_PARAMS.items()}
+def one_point(texts: list[str], labels: list[list[str]], groups: list[str], test: list,
+              classes: list[str], fraction: float, seed: int) -> dict:
+    rows = subset_by_idea(groups, fraction, seed)
     t = time.perf_counter()
-    clf = FieldClassifier(**params).fit(
-        [normalize(train[i].text) for i in rows], [list(train[i].fields) for i in rows],
-        classes=classes, groups=[groups[i] for i in rows])
+    clf = FieldClassifier(**load_config(None, {})).fit(
+        [texts[i] for i in rows], [labels[i] for i in rows], classes=classes,
+        groups=[groups[i] for i in rows])
     fit_s = time.perf_counter() - t
     test_figures = evaluate_classifier(clf, test)
     oof = oof_figures(clf)
@@ -78,11 +77,12 @@ def main() -> None:
     taxonomy, _ = load_all()
     splits = records_by_split()
     train, test = splits["train"] + splits["dev"], splits["test"]
+    texts, labels = [normalize(r.text) for r in train], [list(r.fields) for r in train]
     groups = group_list(train)
     points = []
     for fraction in (float(f) for f in args.fractions.split(",")):
         for seed in range(args.repeats if fraction < 1 else 1):
-            points.append(one_point(train, groups, test, list(taxonomy.codes), fraction, seed))
+            points.append(one_point(texts, labels, groups, test, list(taxonomy.codes), fraction, seed))
             print(json.dumps(points[-1]), flush=True)
     targets = {"test_macro_f1": 0.90, "oof_macro_f1": 0.90, "test_coverage": 0.80, "oof_coverage": 0.80}
     print(json.dumps({"summary": summarize(points, targets)}, indent=2))

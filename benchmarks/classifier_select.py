@@ -16,7 +16,7 @@ from model.classify import FieldClassifier
 from model.normalize import normalize
 from training.dataset import load_all, records_by_split
 from training.evaluate import oof_figures
-from training.train import DEFAULT_PARAMS, group_list
+from training.train import group_list, load_config
 
 GRID = [
     {"embedding_weight": 0.5, "C": 32.0},
@@ -33,12 +33,11 @@ def main() -> None:
     splits = records_by_split()
     train = splits["train"] + splits["dev"]
     texts, labels = [normalize(r.text) for r in train], [list(r.fields) for r in train]
+    groups = group_list(train)
     for change in GRID:
-        params = {**DEFAULT_PARAMS, **change}
-        params = {k: tuple(v) if isinstance(v, list) else v for k, v in params.items()}
         t = time.perf_counter()
-        clf = FieldClassifier(**params).fit(texts, labels, classes=list(taxonomy.codes),
-                                            groups=group_list(train))
+        clf = FieldClassifier(**load_config(None, change)).fit(
+            texts, labels, classes=list(taxonomy.codes), groups=groups)
         print(json.dumps({**change, **oof_figures(clf), "fit_s": round(time.perf_counter() - t, 1)}),
               flush=True)
 

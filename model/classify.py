@@ -280,9 +280,10 @@ class FieldClassifier(ClassifierMixin, BaseEstimator):
         for k in np.argsort(-contrib):
             if contrib[k] <= 0 or len(phrases) >= self.n_explain:
                 break
-            if only_function_words(self.word_names_[cols[k]]):
+            feature = self.word_names_[cols[k]]
+            if only_function_words(feature):
                 continue
-            phrase = surface_form(text, self.word_names_[cols[k]])
+            phrase = surface_form(text, feature)
             if phrase and not any(_overlaps(phrase, p) for p in phrases):
                 phrases.append(phrase)
         return phrases
